@@ -1,0 +1,54 @@
+/** Turning client input (configuration file, CLI) into a stored client, with type defaults. */
+import { type ClientInput, clientInputSchema, clientProblems, ConfigError } from './config/schema.js';
+import type { Secrets } from './keys/secrets.js';
+import type { Client } from './storage/types.js';
+
+export const DEFAULT_CLIENT_SCOPE = 'openid profile email address phone offline_access';
+
+/** Whether a client type is public (no secret; PKCE and `none` authentication). */
+export function isPublic(client: Pick<Client, 'type'>): boolean {
+  return client.type === 'spa' || client.type === 'native';
+}
+
+/**
+ * Validates client input and fills in the defaults of its type. The secret is hashed; the
+ * returned client never holds it.
+ */
+export async function clientFromInput(
+  input: ClientInput,
+  secrets: Secrets,
+  options: { development: boolean; now: number; existing?: Client; prefix?: string },
+): Promise<Client> {
+  const prefix = options.prefix ?? 'client';
+  const parsed = clientInputSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${prefix}.${i.path.join('.')}: ${i.message}`));
+  }
+  const c = parsed.data;
+  const problems = clientProblems(c, options.development, prefix);
+  if (problems.length > 0) throw new ConfigError(problems);
+  const pub = c.type === 'spa' || c.type === 'native';
+  const client: Client = {
+    client_id: c.client_id,
+    type: c.type,
+    redirect_uris: c.redirect_uris,
+    post_logout_redirect_uris: c.post_logout_redirect_uris,
+    token_endpoint_auth_method: c.token_endpoint_auth_method ?? (pub ? 'none' : 'client_secret_basic'),
+    grant_types:
+      c.grant_types ?? (c.type === 'service' ? ['client_credentials'] : ['authorization_code', 'refresh_token']),
+    scope: c.scope ?? (c.type === 'service' ? '' : DEFAULT_CLIENT_SCOPE),
+    id_token_signed_response_alg: c.id_token_signed_response_alg,
+    allowed_origins: c.allowed_origins,
+    require_pkce: pub ? true : c.require_pkce,
+    created_at: options.existing?.created_at ?? options.now,
+    updated_at: options.now,
+  };
+  if (c.client_name !== undefined) client.client_name = c.client_name;
+  if (c.client_secret !== undefined) client.client_secret_hash = await secrets.hashClientSecret(c.client_secret);
+  if (c.require_signed_request_object !== undefined) {
+    client.require_signed_request_object = c.require_signed_request_object;
+  }
+  if (c.jwks !== undefined) client.jwks = c.jwks;
+  if (c.jwks_uri !== undefined) client.jwks_uri = c.jwks_uri;
+  return client;
+}

@@ -1,0 +1,63 @@
+/** Signing the provider's JWTs and verifying the ones it issued itself (id_token_hint, access tokens). */
+import { base64url, OAuthError } from '@gatehouse/oauth';
+import { compactVerify, decodeProtectedHeader, SignJWT, type JWTPayload } from 'jose';
+import type { SigningAlg } from '../storage/types.js';
+import type { Engine } from './context.js';
+
+export async function signJwt(engine: Engine, alg: SigningAlg, typ: string | undefined, payload: JWTPayload): Promise<string> {
+  const { kid, key } = engine.keys.signingKey(alg);
+  return new SignJWT(payload).setProtectedHeader(typ ? { alg, kid, typ } : { alg, kid }).sign(key);
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * Verifies a JWT signed by one of the provider's keys and returns its claims. Checks signature,
+ * `iss`, `typ` (when given) and — unless `allowExpired` — `exp`. Any failure is `invalid`.
+ */
+export async function verifyOwnJwt(
+  engine: Engine,
+  token: string,
+  options: { typ?: string; allowExpired?: boolean },
+): Promise<JWTPayload> {
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(token);
+  } catch {
+    throw new InvalidJwt('not a JWT');
+  }
+  if (typeof header.kid !== 'string' || !['EdDSA', 'ES256', 'RS256'].includes(String(header.alg))) {
+    throw new InvalidJwt('unexpected header');
+  }
+  if (options.typ !== undefined && header.typ?.toLowerCase() !== options.typ) throw new InvalidJwt('wrong typ');
+  const key = await engine.keys.publicKey(header.kid);
+  if (!key) throw new InvalidJwt('unknown key');
+  let payload: JWTPayload;
+  try {
+    const result = await compactVerify(token, key, { algorithms: [String(header.alg)] });
+    payload = JSON.parse(decoder.decode(result.payload)) as JWTPayload;
+  } catch {
+    throw new InvalidJwt('signature');
+  }
+  if (typeof payload !== 'object' || payload === null) throw new InvalidJwt('payload');
+  if (payload.iss !== engine.config.issuer) throw new InvalidJwt('issuer');
+  if (!options.allowExpired) {
+    if (typeof payload.exp !== 'number' || payload.exp * 1000 <= engine.now()) throw new InvalidJwt('expired');
+  }
+  return payload;
+}
+
+/** A JWT the provider did not accept; `reason` is for logs. */
+export class InvalidJwt extends OAuthError {
+  constructor(reason: string) {
+    super('invalid_token', 'the token is not valid', { detail: reason });
+  }
+}
+
+/** OIDC `at_hash`: left half of the hash of the access token, with the hash of the signing alg. */
+export async function halfHash(alg: SigningAlg, value: string): Promise<string> {
+  // EdDSA with Ed25519 uses SHA-512, as the OpenID Foundation's guidance for EdDSA prescribes.
+  const hash = alg === 'EdDSA' ? 'SHA-512' : 'SHA-256';
+  const digest = new Uint8Array(await crypto.subtle.digest(hash, new TextEncoder().encode(value)));
+  return base64url(digest.slice(0, digest.length / 2));
+}

@@ -1,0 +1,65 @@
+/** The IdP session cookie and the interaction cookie. */
+import { randomToken } from '@gatehouse/oauth';
+import type { Session } from '../storage/types.js';
+import type { Engine, RequestContext } from './context.js';
+import { readCookie, serializeCookie } from './http.js';
+
+export const SESSION_COOKIE = 'gatehouse.session';
+export const INTERACTION_COOKIE = 'gatehouse.interaction';
+
+const TOKEN = /^[A-Za-z0-9_-]{20,128}$/;
+
+function secure(engine: Engine): boolean {
+  return engine.config.issuer.startsWith('https:');
+}
+
+function cookiePath(engine: Engine): string {
+  return new URL(engine.config.issuer).pathname.replace(/\/$/, '') || '/';
+}
+
+/** The signed-in session of this browser, if any (and not expired). */
+export async function loadSession(engine: Engine, ctx: RequestContext): Promise<Session | undefined> {
+  const id = readCookie(ctx.request, SESSION_COOKIE);
+  if (!id || !TOKEN.test(id)) return undefined;
+  return engine.storage.sessions.get(id, engine.now());
+}
+
+/** Starts a new session (a fresh id at every sign-in: no session fixation). */
+export async function startSession(engine: Engine, sub: string, authTime: number): Promise<{ session: Session; cookie: string }> {
+  const now = engine.now();
+  const session: Session = {
+    id: randomToken(32),
+    sub,
+    authTime,
+    clients: [],
+    createdAt: now,
+    expiresAt: now + engine.config.ttl.session * 1000,
+  };
+  await engine.storage.sessions.put(session);
+  return { session, cookie: sessionCookie(engine, session.id, engine.config.ttl.session) };
+}
+
+export function sessionCookie(engine: Engine, id: string, maxAge: number): string {
+  return serializeCookie(SESSION_COOKIE, id, { secure: secure(engine), path: cookiePath(engine), maxAge });
+}
+
+export function clearSessionCookie(engine: Engine): string {
+  return serializeCookie(SESSION_COOKIE, '', { secure: secure(engine), path: cookiePath(engine), maxAge: 0 });
+}
+
+export function interactionCookie(engine: Engine, id: string): string {
+  return serializeCookie(INTERACTION_COOKIE, id, {
+    secure: secure(engine),
+    path: cookiePath(engine),
+    maxAge: engine.config.ttl.interaction,
+  });
+}
+
+export function clearInteractionCookie(engine: Engine): string {
+  return serializeCookie(INTERACTION_COOKIE, '', { secure: secure(engine), path: cookiePath(engine), maxAge: 0 });
+}
+
+export function readInteractionCookie(ctx: RequestContext): string | undefined {
+  const id = readCookie(ctx.request, INTERACTION_COOKIE);
+  return id && TOKEN.test(id) ? id : undefined;
+}

@@ -1,0 +1,129 @@
+/**
+ * Minting tokens: access tokens as JWTs (RFC 9068), ID tokens (OIDC Core §2), and opaque refresh
+ * tokens stored as keyed hashes. Verification of access tokens for the resource endpoints.
+ */
+import { OAuthError, randomToken } from '@gatehouse/oauth';
+import type { JWTPayload } from 'jose';
+import type { Client } from '../storage/types.js';
+import type { Engine } from './context.js';
+import { halfHash, InvalidJwt, signJwt, verifyOwnJwt } from './jwt.js';
+import { claimsForScopes } from './scopes.js';
+
+export interface IssueInput {
+  client: Client;
+  grantId: string;
+  sub: string;
+  /** Scope of the access token. */
+  scope: string[];
+  /** Scope recorded on a new refresh token (the grant's); defaults to `scope`. */
+  refreshScope?: string[];
+  authTime?: number;
+  sessionId?: string;
+  nonce?: string;
+  /** Issue a refresh token expiring at this time (epoch ms). */
+  refreshUntil?: number;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+  id_token?: string;
+  refresh_token?: string;
+}
+
+/** The `sid` claim: derived from the session id, which itself is a cookie secret and never leaves. */
+export async function sidFor(engine: Engine, sessionId: string): Promise<string> {
+  return (await engine.secrets.hashToken(`sid:${sessionId}`)).slice(0, 22);
+}
+
+export async function issueTokens(engine: Engine, input: IssueInput): Promise<TokenResponse> {
+  const { config } = engine;
+  const nowMs = engine.now();
+  const iat = Math.floor(nowMs / 1000);
+  const scope = input.scope.join(' ');
+  const accessJti = randomToken(16);
+  const accessClaims: JWTPayload = {
+    iss: config.issuer,
+    sub: input.sub,
+    aud: config.issuer,
+    client_id: input.client.client_id,
+    scope,
+    iat,
+    exp: iat + config.ttl.accessToken,
+    jti: accessJti,
+    gid: input.grantId,
+  };
+  if (input.authTime !== undefined) accessClaims['auth_time'] = Math.floor(input.authTime / 1000);
+  const accessToken = await signJwt(engine, config.defaultSigningAlg, 'at+jwt', accessClaims);
+  const response: TokenResponse = {
+    access_token: accessToken,
+    token_type: 'Bearer',
+    expires_in: config.ttl.accessToken,
+    scope,
+  };
+
+  if (input.scope.includes('openid') && input.client.type !== 'service') {
+    const user = await engine.storage.users.get(input.sub);
+    if (!user) throw new OAuthError('invalid_grant', 'the user no longer exists');
+    const alg = input.client.id_token_signed_response_alg;
+    const idClaims: JWTPayload = {
+      ...claimsForScopes(input.scope, user.claims),
+      iss: config.issuer,
+      sub: input.sub,
+      aud: input.client.client_id,
+      iat,
+      exp: iat + config.ttl.idToken,
+      at_hash: await halfHash(alg, accessToken),
+    };
+    if (input.authTime !== undefined) idClaims['auth_time'] = Math.floor(input.authTime / 1000);
+    if (input.nonce !== undefined) idClaims['nonce'] = input.nonce;
+    if (input.sessionId !== undefined) idClaims['sid'] = await sidFor(engine, input.sessionId);
+    response.id_token = await signJwt(engine, alg, undefined, idClaims);
+  }
+
+  if (input.refreshUntil !== undefined && input.refreshUntil > nowMs) {
+    const refreshToken = randomToken(32);
+    await engine.storage.refreshTokens.save({
+      id: await engine.secrets.hashToken(refreshToken),
+      grantId: input.grantId,
+      clientId: input.client.client_id,
+      sub: input.sub,
+      scope: (input.refreshScope ?? input.scope).join(' '),
+      authTime: input.authTime ?? nowMs,
+      sessionId: input.sessionId ?? '',
+      issuedAt: nowMs,
+      expiresAt: input.refreshUntil,
+    });
+    response.refresh_token = refreshToken;
+  }
+  return response;
+}
+
+export interface AccessTokenClaims extends JWTPayload {
+  sub: string;
+  client_id: string;
+  scope: string;
+  jti: string;
+  gid?: string;
+  exp: number;
+}
+
+/**
+ * Verifies an access token this provider issued: signature, `typ`, issuer, expiry, and that
+ * neither the token nor its grant was revoked. Throws `invalid_token`.
+ */
+export async function verifyAccessToken(engine: Engine, token: string): Promise<AccessTokenClaims> {
+  const claims = (await verifyOwnJwt(engine, token, { typ: 'at+jwt' })) as AccessTokenClaims;
+  if (typeof claims.sub !== 'string' || typeof claims.jti !== 'string' || typeof claims.client_id !== 'string') {
+    throw new InvalidJwt('claims');
+  }
+  const now = engine.now();
+  if (await engine.storage.grants.isAccessTokenRevoked(claims.jti, now)) throw new InvalidJwt('revoked');
+  if (typeof claims.gid === 'string') {
+    const grant = await engine.storage.grants.get(claims.gid);
+    if (!grant || grant.revokedAt !== undefined) throw new InvalidJwt('grant revoked');
+  }
+  return claims;
+}
