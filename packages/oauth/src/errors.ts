@@ -92,7 +92,8 @@ const entries: ErrorInfo[] = [
     retryable: false,
     reference: 'RFC 6749 §4.1.2.1',
     meaning: 'The provider does not issue the response type requested.',
-    cause: 'response_type is something other than "code". Implicit and hybrid flows are not offered.',
+    cause:
+      'response_type is something other than "code". Implicit and hybrid flows are not offered.',
     fix: 'Use the authorization code flow: response_type=code with PKCE.',
   },
   {
@@ -215,7 +216,8 @@ const entries: ErrorInfo[] = [
     endpoints: ['token'],
     retryable: false,
     reference: 'RFC 6749 §5.2',
-    meaning: 'The code or refresh token is invalid, expired, already used, or was issued to another client.',
+    meaning:
+      'The code or refresh token is invalid, expired, already used, or was issued to another client.',
     cause:
       'The authorization code was redeemed before (a replay revokes every token issued from it), is older than its lifetime, the redirect_uri or code_verifier do not match the authorization request, or the refresh token was rotated or revoked.',
     fix: 'Never retry a code exchange. Start a new authorization; for refresh, use the newest refresh token.',
@@ -263,7 +265,9 @@ const entries: ErrorInfo[] = [
 ];
 
 /** The error registry: code → what it means, its status, and how to fix it. */
-export const ERRORS: ReadonlyMap<OAuthErrorCode, ErrorInfo> = new Map(entries.map((e) => [e.code, e]));
+export const ERRORS: ReadonlyMap<OAuthErrorCode, ErrorInfo> = new Map(
+  entries.map((e) => [e.code, e]),
+);
 
 /** Looks up an error code; unknown codes (from a peer) get a generic entry. */
 export function errorInfo(code: string): ErrorInfo | undefined {
@@ -332,7 +336,11 @@ export class OAuthError extends GatehouseError {
   /** Whether retrying the same thing later may succeed. */
   readonly retryable: boolean;
 
-  constructor(error: OAuthErrorCode | string, description: string, options: OAuthErrorOptions = {}) {
+  constructor(
+    error: OAuthErrorCode | string,
+    description: string,
+    options: OAuthErrorOptions = {},
+  ) {
     const info = errorInfo(error);
     super(error, sanitizeDescription(description), options);
     this.error = error;

@@ -22,7 +22,10 @@ const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
  * Turns URL-encoded parameters into a map, refusing repeats, oversized values and control
  * characters with `invalid_request`.
  */
-export function parseParams(source: URLSearchParams, limits: ParamLimits = {}): Map<string, string> {
+export function parseParams(
+  source: URLSearchParams,
+  limits: ParamLimits = {},
+): Map<string, string> {
   const maxParams = limits.maxParams ?? 100;
   const maxValueLength = limits.maxValueLength ?? 8192;
   const out = new Map<string, string>();
@@ -67,5 +70,8 @@ export function splitSpaceList(value: string | undefined): string[] {
 }
 
 function safeName(name: string): string {
-  return name.replace(/[^\x20-\x7e]/g, '?').replace(/["\\]/g, '?').slice(0, 64);
+  return name
+    .replace(/[^\x20-\x7e]/g, '?')
+    .replace(/["\\]/g, '?')
+    .slice(0, 64);
 }
