@@ -18,7 +18,10 @@ beforeEach(async () => {
 describe('authorization code flow', () => {
   it('signs in, consents, redirects with code, state and iss, and exchanges the code', async () => {
     const browser = new Browser(tp);
-    const redirect = await signIn(browser, await authorizeUrl(tp, { state: 'a b/c+d=é', nonce: 'n-1' }));
+    const redirect = await signIn(
+      browser,
+      await authorizeUrl(tp, { state: 'a b/c+d=é', nonce: 'n-1' }),
+    );
     expect(redirect.origin + redirect.pathname).toBe('http://localhost:3000/callback');
     expect(redirect.searchParams.get('state')).toBe('a b/c+d=é');
     expect(redirect.searchParams.get('iss')).toBe(tp.issuer);
@@ -79,14 +82,22 @@ describe('authorization code flow', () => {
         'content-type': 'application/x-www-form-urlencoded',
         authorization: `Basic ${btoa('web-app:web-client-secret-0123456789-abcdefghijklmnop')}`,
       },
-      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: first['refresh_token']! }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: first['refresh_token']!,
+      }).toString(),
     });
     expect(refresh.status).toBe(400);
   });
 
   it('deny on the consent page redirects access_denied with state and iss', async () => {
     const browser = new Browser(tp);
-    const redirect = await signIn(browser, await authorizeUrl(tp, { state: 's-deny' }), USER, 'deny');
+    const redirect = await signIn(
+      browser,
+      await authorizeUrl(tp, { state: 's-deny' }),
+      USER,
+      'deny',
+    );
     expect(redirect.searchParams.get('error')).toBe('access_denied');
     expect(redirect.searchParams.get('state')).toBe('s-deny');
     expect(redirect.searchParams.get('iss')).toBe(tp.issuer);

@@ -4,8 +4,16 @@
  * forms by their stable field names.
  */
 import { s256Challenge } from '@gatehouse/oauth';
-import { createProvider, type Provider, type ProviderOptions } from '../../packages/provider/src/provider.js';
 import type { ConfigInput } from '../../packages/provider/src/config/schema.js';
+import { loadKeys } from '../../packages/provider/src/keys/keys.js';
+import { createSecrets } from '../../packages/provider/src/keys/secrets.js';
+import {
+  createProvider,
+  type Provider,
+  type ProviderOptions,
+} from '../../packages/provider/src/provider.js';
+import { memoryStorage } from '../../packages/provider/src/storage/memory.js';
+import type { Storage, StoredKey } from '../../packages/provider/src/storage/types.js';
 import { scryptHasher } from '../../packages/provider/src/users/passwords.js';
 
 export const SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
@@ -21,7 +29,12 @@ export interface Clock {
 
 export function movableClock(start = Date.now()): Clock {
   let t = start;
-  return { now: () => t, advance: (ms) => void (t += ms) };
+  return {
+    now: () => t,
+    advance: (ms) => {
+      t += ms;
+    },
+  };
 }
 
 export function baseConfig(issuer = 'http://localhost:9000'): ConfigInput {
@@ -61,7 +74,10 @@ export function baseConfig(issuer = 'http://localhost:9000'): ConfigInput {
       { client_id: 'svc', type: 'service', client_secret: WEB_SECRET, scope: 'reports.read' },
     ],
     users: [
-      { ...USER, claims: { name: 'Alice Example', email: 'alice@example.com', email_verified: true } },
+      {
+        ...USER,
+        claims: { name: 'Alice Example', email: 'alice@example.com', email_verified: true },
+      },
       { ...OTHER_USER, claims: { name: 'Bob' } },
     ],
     extraScopes: ['reports.read'],
@@ -75,12 +91,35 @@ export interface TestProvider {
   fetch(url: string, init?: RequestInit): Promise<Response>;
 }
 
+let templateKeys: Promise<StoredKey[]> | undefined;
+
+/** Signing keys generated once per test worker (RSA generation is slow), encrypted under SECRET. */
+function sharedKeys(): Promise<StoredKey[]> {
+  templateKeys ??= (async () => {
+    const template = memoryStorage();
+    await loadKeys(template.keys, await createSecrets(SECRET));
+    return template.keys.list();
+  })();
+  return templateKeys;
+}
+
+/** A fresh memory storage that already holds the shared signing keys. */
+export async function seededMemoryStorage(): Promise<Storage> {
+  const storage = memoryStorage();
+  for (const key of await sharedKeys()) await storage.keys.put(key);
+  return storage;
+}
+
 export async function startTestProvider(
   options: Partial<ProviderOptions> & { config?: ConfigInput } = {},
 ): Promise<TestProvider> {
   const clock = movableClock();
   const config = options.config ?? baseConfig();
+  const storage =
+    options.storage ??
+    (config.storage && 'memory' in config.storage ? await seededMemoryStorage() : undefined);
   const provider = await createProvider({
+    ...(storage ? { storage } : {}),
     secret: SECRET,
     passwords: scryptHasher({ logN: 10 }),
     clock: clock.now,
@@ -102,7 +141,8 @@ export class Browser {
 
   async request(url: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
-    if (this.cookies.size > 0) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
+    if (this.cookies.size > 0)
+      headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
     const res = await this.tp.fetch(url, { ...init, headers, redirect: 'manual' });
     for (const c of res.headers.getSetCookie()) {
       const [pair, ...attrs] = c.split(';');
@@ -190,14 +230,16 @@ export async function signIn(
   let res = await browser.navigate(url);
   if (res.status === 200 || res.status === 400) {
     const body = await res.clone().text();
-    if (body.includes('name="password"')) res = await browser.submit(res, { username: user.username, password: user.password });
+    if (body.includes('name="password"'))
+      res = await browser.submit(res, { username: user.username, password: user.password });
   }
   if (res.status === 200) {
     const body = await res.clone().text();
     if (body.includes('name="decision"')) res = await browser.submit(res, { decision });
   }
   const location = res.headers.get('location');
-  if (!location) throw new Error(`expected a redirect, got ${res.status}: ${(await res.text()).slice(0, 300)}`);
+  if (!location)
+    throw new Error(`expected a redirect, got ${res.status}: ${(await res.text()).slice(0, 300)}`);
   return new URL(location);
 }
 
@@ -208,7 +250,13 @@ export function basic(id: string, secret: string): string {
 export async function exchange(
   tp: TestProvider,
   code: string,
-  o: { clientId?: string; secret?: string; redirectUri?: string; verifier?: string | null; extra?: Record<string, string> } = {},
+  o: {
+    clientId?: string;
+    secret?: string;
+    redirectUri?: string;
+    verifier?: string | null;
+    extra?: Record<string, string>;
+  } = {},
 ): Promise<Response> {
   const body = new URLSearchParams({
     grant_type: 'authorization_code',
@@ -219,7 +267,12 @@ export async function exchange(
   for (const [k, v] of Object.entries(o.extra ?? {})) body.set(k, v);
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
   const clientId = o.clientId ?? 'web-app';
-  if (o.secret !== undefined || clientId === 'web-app') headers['authorization'] = basic(clientId, o.secret ?? WEB_SECRET);
+  if (o.secret !== undefined || clientId === 'web-app')
+    headers['authorization'] = basic(clientId, o.secret ?? WEB_SECRET);
   else body.set('client_id', clientId);
-  return tp.fetch(`${tp.issuer}/v1/oauth/token`, { method: 'POST', headers, body: body.toString() });
+  return tp.fetch(`${tp.issuer}/v1/oauth/token`, {
+    method: 'POST',
+    headers,
+    body: body.toString(),
+  });
 }

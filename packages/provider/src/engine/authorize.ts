@@ -59,10 +59,16 @@ const resolveClient: Step = async (engine, _ctx, s) => {
   if (!clientId) throw new OAuthError('invalid_request', 'client_id is missing');
   const client = await engine.storage.clients.get(clientId);
   if (!client) {
-    throw new OAuthError('unauthorized_client', 'the client_id is not valid: no client is registered with it');
+    throw new OAuthError(
+      'unauthorized_client',
+      'the client_id is not valid: no client is registered with it',
+    );
   }
   if (client.type === 'service' || !client.grant_types.includes('authorization_code')) {
-    throw new OAuthError('unauthorized_client', 'this client is not allowed to use the authorization endpoint');
+    throw new OAuthError(
+      'unauthorized_client',
+      'this client is not allowed to use the authorization endpoint',
+    );
   }
   s.client = client;
   s.request.clientId = client.client_id;
@@ -98,7 +104,10 @@ const checkRedirectUri: Step = (_engine, _ctx, s) => {
   const uri = s.params.get('redirect_uri');
   if (!uri) throw new OAuthError('invalid_request', 'redirect_uri is missing');
   if (!redirectUriMatches(s.client!, uri)) {
-    throw new OAuthError('invalid_request', 'the redirect_uri does not match any of the redirect URIs registered for the client');
+    throw new OAuthError(
+      'invalid_request',
+      'the redirect_uri does not match any of the redirect URIs registered for the client',
+    );
   }
   s.redirectUri = uri;
   s.request.redirectUri = uri;
@@ -107,10 +116,16 @@ const checkRedirectUri: Step = (_engine, _ctx, s) => {
 /** Request objects arrive with JAR support; until then both forms are refused explicitly. */
 const checkRequestObject: Step = (_engine, _ctx, s) => {
   if (s.params.has('request_uri')) {
-    throw new OAuthError('request_uri_not_supported', 'request_uri is only accepted from the pushed authorization request endpoint');
+    throw new OAuthError(
+      'request_uri_not_supported',
+      'request_uri is only accepted from the pushed authorization request endpoint',
+    );
   }
   if (s.params.has('request')) {
-    throw new OAuthError('request_not_supported', 'request objects are not accepted for this client');
+    throw new OAuthError(
+      'request_not_supported',
+      'request objects are not accepted for this client',
+    );
   }
 };
 
@@ -118,25 +133,37 @@ const checkResponseType: Step = (_engine, _ctx, s) => {
   const type = s.params.get('response_type');
   if (!type) throw new OAuthError('invalid_request', 'response_type is missing');
   if (type !== 'code') {
-    throw new OAuthError('unsupported_response_type', `response_type '${type}' is not supported; use 'code'`);
+    throw new OAuthError(
+      'unsupported_response_type',
+      `response_type '${type}' is not supported; use 'code'`,
+    );
   }
   const mode = s.params.get('response_mode');
   if (mode !== undefined && mode !== 'query') {
-    throw new OAuthError('invalid_request', `response_mode '${mode}' is not supported; use 'query'`);
+    throw new OAuthError(
+      'invalid_request',
+      `response_mode '${mode}' is not supported; use 'query'`,
+    );
   }
 };
 
 const checkScope: Step = (engine, _ctx, s) => {
   const scopes = splitSpaceList(s.params.get('scope'));
-  if (!scopes.includes('openid')) throw new OAuthError('invalid_scope', "scope must include 'openid'");
+  if (!scopes.includes('openid'))
+    throw new OAuthError('invalid_scope', "scope must include 'openid'");
   const supported = new Set(supportedScopes(engine.config.extraScopes));
   const allowed = new Set(splitSpaceList(s.client!.scope));
   for (const scope of scopes) {
-    if (!supported.has(scope)) throw new OAuthError('invalid_scope', `scope '${scope}' is not supported`);
-    if (!allowed.has(scope)) throw new OAuthError('invalid_scope', `scope '${scope}' is not allowed for this client`);
+    if (!supported.has(scope))
+      throw new OAuthError('invalid_scope', `scope '${scope}' is not supported`);
+    if (!allowed.has(scope))
+      throw new OAuthError('invalid_scope', `scope '${scope}' is not allowed for this client`);
   }
   if (scopes.includes('offline_access') && !s.client!.grant_types.includes('refresh_token')) {
-    throw new OAuthError('invalid_scope', "scope 'offline_access' needs the refresh_token grant, which this client does not have");
+    throw new OAuthError(
+      'invalid_scope',
+      "scope 'offline_access' needs the refresh_token grant, which this client does not have",
+    );
   }
   s.request.scope = scopes;
 };
@@ -144,7 +171,8 @@ const checkScope: Step = (engine, _ctx, s) => {
 const checkPrompt: Step = (_engine, _ctx, s) => {
   const prompt = splitSpaceList(s.params.get('prompt'));
   for (const p of prompt) {
-    if (!PROMPTS.has(p)) throw new OAuthError('invalid_request', `prompt value '${p}' is not supported`);
+    if (!PROMPTS.has(p))
+      throw new OAuthError('invalid_request', `prompt value '${p}' is not supported`);
   }
   if (prompt.includes('none') && prompt.length > 1) {
     throw new OAuthError('invalid_request', "prompt 'none' cannot be combined with other values");
@@ -156,9 +184,16 @@ const checkPkce: Step = (_engine, _ctx, s) => {
   const challenge = s.params.get('code_challenge');
   const method = s.params.get('code_challenge_method');
   if (challenge === undefined) {
-    if (method !== undefined) throw new OAuthError('invalid_request', 'code_challenge_method was sent without code_challenge');
+    if (method !== undefined)
+      throw new OAuthError(
+        'invalid_request',
+        'code_challenge_method was sent without code_challenge',
+      );
     if (s.client!.require_pkce) {
-      throw new OAuthError('invalid_request', 'PKCE is required: send code_challenge with code_challenge_method=S256');
+      throw new OAuthError(
+        'invalid_request',
+        'PKCE is required: send code_challenge with code_challenge_method=S256',
+      );
     }
     return;
   }
@@ -171,7 +206,10 @@ const checkPkce: Step = (_engine, _ctx, s) => {
     );
   }
   if (!isValidS256Challenge(challenge)) {
-    throw new OAuthError('invalid_request', 'code_challenge must be 43 base64url characters (an S256 digest)');
+    throw new OAuthError(
+      'invalid_request',
+      'code_challenge must be 43 base64url characters (an S256 digest)',
+    );
   }
   s.request.codeChallenge = challenge;
 };
@@ -179,12 +217,14 @@ const checkPkce: Step = (_engine, _ctx, s) => {
 const checkOtherParams: Step = (_engine, _ctx, s) => {
   const nonce = s.params.get('nonce');
   if (nonce !== undefined) {
-    if (nonce.length > 512) throw new OAuthError('invalid_request', 'nonce is too long (512 characters at most)');
+    if (nonce.length > 512)
+      throw new OAuthError('invalid_request', 'nonce is too long (512 characters at most)');
     s.request.nonce = nonce;
   }
   const maxAge = s.params.get('max_age');
   if (maxAge !== undefined) {
-    if (!/^\d{1,10}$/.test(maxAge)) throw new OAuthError('invalid_request', 'max_age must be a non-negative integer');
+    if (!/^\d{1,10}$/.test(maxAge))
+      throw new OAuthError('invalid_request', 'max_age must be a non-negative integer');
     s.request.maxAge = Number(maxAge);
   }
   const loginHint = s.params.get('login_hint');
@@ -208,13 +248,18 @@ const checkIdTokenHint: Step = async (engine, _ctx, s) => {
   try {
     const claims = await verifyOwnJwt(engine, hint, { allowExpired: true });
     const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-    if (typeof claims.sub !== 'string' || !aud.includes(s.client!.client_id)) throw new InvalidJwt('audience');
+    if (typeof claims.sub !== 'string' || !aud.includes(s.client!.client_id))
+      throw new InvalidJwt('audience');
     s.request.hintSub = claims.sub;
   } catch (err) {
     if (err instanceof InvalidJwt) {
-      throw new OAuthError('invalid_request', 'id_token_hint is not an ID token this provider issued to this client', {
-        detail: err.detail,
-      });
+      throw new OAuthError(
+        'invalid_request',
+        'id_token_hint is not an ID token this provider issued to this client',
+        {
+          detail: err.detail,
+        },
+      );
     }
     throw err;
   }
@@ -236,7 +281,9 @@ async function readAuthorizationParams(ctx: RequestContext): Promise<Map<string,
   const query = parseParams(ctx.url.searchParams);
   if (ctx.request.method === 'GET' || ctx.request.method === 'HEAD') return query;
   if (ctx.request.method === 'POST') return mergeParams(query, await readForm(ctx.request));
-  throw new OAuthError('invalid_request', 'the authorization endpoint accepts GET and POST', { status: 405 });
+  throw new OAuthError('invalid_request', 'the authorization endpoint accepts GET and POST', {
+    status: 405,
+  });
 }
 
 export async function handleAuthorize(engine: Engine, ctx: RequestContext): Promise<Response> {
@@ -248,7 +295,10 @@ export async function handleAuthorize(engine: Engine, ctx: RequestContext): Prom
     throw err;
   }
   const state = params.get('state');
-  const s: AuthzState = { params, request: { prompt: [], scope: [], viaPost: ctx.request.method === 'POST' } };
+  const s: AuthzState = {
+    params,
+    request: { prompt: [], scope: [], viaPost: ctx.request.method === 'POST' },
+  };
   try {
     for (const step of UNVERIFIED_STEPS) await step(engine, ctx, s);
   } catch (err) {
@@ -258,31 +308,55 @@ export async function handleAuthorize(engine: Engine, ctx: RequestContext): Prom
   const status = s.request.viaPost ? 303 : 302;
   try {
     if (state !== undefined && state.length > MAX_STATE) {
-      throw new OAuthError('invalid_request', `state is too long (${MAX_STATE} characters at most)`);
+      throw new OAuthError(
+        'invalid_request',
+        `state is too long (${MAX_STATE} characters at most)`,
+      );
     }
     if (state !== undefined) s.request.state = state;
     for (const step of REQUEST_STEPS) await step(engine, ctx, s);
     engine.logger.info(
-      { event: 'authorization_requested', requestId: ctx.requestId, clientId: s.client!.client_id, scope: s.request.scope.join(' ') },
+      {
+        event: 'authorization_requested',
+        requestId: ctx.requestId,
+        clientId: s.client!.client_id,
+        scope: s.request.scope.join(' '),
+      },
       'authorization requested',
     );
-    return await decide(engine, ctx, s.request as AuthorizationRequest, s.client!, await loadSession(engine, ctx));
+    return await decide(
+      engine,
+      ctx,
+      s.request as AuthorizationRequest,
+      s.client!,
+      await loadSession(engine, ctx),
+    );
   } catch (err) {
-    if (err instanceof OAuthError) return errorRedirect(engine, ctx, err, s.redirectUri!, state, status);
+    if (err instanceof OAuthError)
+      return errorRedirect(engine, ctx, err, s.redirectUri!, state, status);
     throw err;
   }
 }
 
 /** What the request still needs from the user, given the session. */
-export function needsLogin(engine: Engine, request: AuthorizationRequest, session: Session | undefined): boolean {
+export function needsLogin(
+  engine: Engine,
+  request: AuthorizationRequest,
+  session: Session | undefined,
+): boolean {
   if (!session) return true;
   if (request.prompt.includes('login') || request.prompt.includes('select_account')) return true;
-  if (request.maxAge !== undefined && engine.now() - session.authTime > request.maxAge * 1000) return true;
+  if (request.maxAge !== undefined && engine.now() - session.authTime > request.maxAge * 1000)
+    return true;
   if (request.hintSub !== undefined && request.hintSub !== session.sub) return true;
   return false;
 }
 
-export async function needsConsent(engine: Engine, request: AuthorizationRequest, sub: string): Promise<boolean> {
+export async function needsConsent(
+  engine: Engine,
+  request: AuthorizationRequest,
+  sub: string,
+): Promise<boolean> {
   if (request.prompt.includes('consent')) return true;
   const granted = new Set((await engine.storage.consents.get(sub, request.clientId)) ?? []);
   return request.scope.some((scope) => !granted.has(scope));
@@ -302,11 +376,20 @@ async function decide(
   const login = needsLogin(engine, request, session);
   const consent = !login && session ? await needsConsent(engine, request, session.sub) : true;
   if (request.prompt.includes('none')) {
-    if (login) throw new OAuthError('login_required', 'the user is not signed in (or not as the user requested)');
-    if (consent) throw new OAuthError('consent_required', 'the user has not approved this client for the requested scope');
+    if (login)
+      throw new OAuthError(
+        'login_required',
+        'the user is not signed in (or not as the user requested)',
+      );
+    if (consent)
+      throw new OAuthError(
+        'consent_required',
+        'the user has not approved this client for the requested scope',
+      );
     return issueCode(engine, ctx, request, session!, request.viaPost ? 303 : 302);
   }
-  if (!login && !consent) return issueCode(engine, ctx, request, session!, request.viaPost ? 303 : 302);
+  if (!login && !consent)
+    return issueCode(engine, ctx, request, session!, request.viaPost ? 303 : 302);
 
   const now = engine.now();
   const interaction = {
@@ -317,7 +400,10 @@ async function decide(
     expiresAt: now + engine.config.ttl.interaction * 1000,
   };
   await engine.storage.interactions.put(interaction);
-  engine.logger.debug({ event: 'interaction_started', requestId: ctx.requestId, clientId: client.client_id }, 'interaction');
+  engine.logger.debug(
+    { event: 'interaction_started', requestId: ctx.requestId, clientId: client.client_id },
+    'interaction',
+  );
   return redirect(`${engine.endpoints.interaction}/${interaction.id}`, 303, {
     'set-cookie': interactionCookie(engine, interaction.id),
   });
@@ -366,10 +452,18 @@ export async function issueCode(
     expiresAt: now + engine.config.ttl.code * 1000,
   });
   if (!session.clients.includes(request.clientId)) {
-    await engine.storage.sessions.put({ ...session, clients: [...session.clients, request.clientId] });
+    await engine.storage.sessions.put({
+      ...session,
+      clients: [...session.clients, request.clientId],
+    });
   }
   engine.logger.info(
-    { event: 'code_issued', requestId: ctx.requestId, clientId: request.clientId, sub: session.sub },
+    {
+      event: 'code_issued',
+      requestId: ctx.requestId,
+      clientId: request.clientId,
+      sub: session.sub,
+    },
     'authorization code issued',
   );
   return redirect(

@@ -17,7 +17,9 @@ function parseBasic(header: string): { id: string; secret: string } {
   if (!match) throw invalidClient('the Authorization header is not valid Basic credentials');
   let decoded: string;
   try {
-    decoded = new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(atob(match[1]!), (c) => c.charCodeAt(0)));
+    decoded = new TextDecoder('utf-8', { fatal: true }).decode(
+      Uint8Array.from(atob(match[1]!), (c) => c.charCodeAt(0)),
+    );
   } catch {
     throw invalidClient('the Authorization header is not valid Basic credentials');
   }
@@ -49,11 +51,17 @@ export async function authenticateClient(
   let secret: string | undefined;
   if (authorization !== null) {
     if (bodySecret !== undefined) {
-      throw new OAuthError('invalid_request', 'use one client authentication method: Basic header or client_secret in the body, not both');
+      throw new OAuthError(
+        'invalid_request',
+        'use one client authentication method: Basic header or client_secret in the body, not both',
+      );
     }
     const basic = parseBasic(authorization);
     if (bodyId !== undefined && bodyId !== basic.id) {
-      throw new OAuthError('invalid_request', 'client_id in the body differs from the Basic credentials');
+      throw new OAuthError(
+        'invalid_request',
+        'client_id in the body differs from the Basic credentials',
+      );
     }
     method = 'client_secret_basic';
     ({ id, secret } = basic);
@@ -72,7 +80,8 @@ export async function authenticateClient(
   const client = await engine.storage.clients.get(id);
   if (!client) throw invalidClient('client authentication failed', 'unknown client_id');
   if (client.token_endpoint_auth_method !== method) {
-    if (method === 'none' && !options.allowPublic) throw invalidClient('client authentication is missing');
+    if (method === 'none' && !options.allowPublic)
+      throw invalidClient('client authentication is missing');
     throw invalidClient(
       `this client is registered for ${client.token_endpoint_auth_method} authentication, not ${method}`,
     );
@@ -81,7 +90,10 @@ export async function authenticateClient(
     if (!options.allowPublic) throw invalidClient('public clients cannot use this endpoint');
     return client;
   }
-  if (!client.client_secret_hash || !(await engine.secrets.verifyClientSecret(secret ?? '', client.client_secret_hash))) {
+  if (
+    !client.client_secret_hash ||
+    !(await engine.secrets.verifyClientSecret(secret ?? '', client.client_secret_hash))
+  ) {
     throw invalidClient('client authentication failed', 'wrong client secret');
   }
   return client;

@@ -11,15 +11,25 @@ async function anyClientAllows(engine: Engine, origin: string): Promise<boolean>
   return clients.some((c) => c.allowed_origins.includes(origin));
 }
 
-export async function corsHeaders(engine: Engine, request: Request, client?: Client): Promise<Record<string, string>> {
+export async function corsHeaders(
+  engine: Engine,
+  request: Request,
+  client?: Client,
+): Promise<Record<string, string>> {
   const origin = request.headers.get('origin');
   if (!origin) return {};
-  const allowed = client ? client.allowed_origins.includes(origin) : await anyClientAllows(engine, origin);
+  const allowed = client
+    ? client.allowed_origins.includes(origin)
+    : await anyClientAllows(engine, origin);
   return allowed ? { 'access-control-allow-origin': origin, vary: 'Origin' } : { vary: 'Origin' };
 }
 
 /** Answers a CORS preflight. */
-export async function preflight(engine: Engine, request: Request, methods: string): Promise<Response> {
+export async function preflight(
+  engine: Engine,
+  request: Request,
+  methods: string,
+): Promise<Response> {
   const headers = await corsHeaders(engine, request);
   if (headers['access-control-allow-origin']) {
     headers['access-control-allow-methods'] = methods;

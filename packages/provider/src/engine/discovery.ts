@@ -6,7 +6,18 @@ import { STANDARD_SCOPES, supportedScopes } from './scopes.js';
 
 export function discoveryDocument(engine: Engine): Record<string, unknown> {
   const e = engine.endpoints;
-  const claims = new Set<string>(['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'azp', 'at_hash', 'sid']);
+  const claims = new Set<string>([
+    'sub',
+    'iss',
+    'aud',
+    'exp',
+    'iat',
+    'auth_time',
+    'nonce',
+    'azp',
+    'at_hash',
+    'sid',
+  ]);
   for (const s of Object.values(STANDARD_SCOPES)) for (const c of s.claims) claims.add(c);
   return {
     issuer: engine.config.issuer,
@@ -25,7 +36,11 @@ export function discoveryDocument(engine: Engine): Record<string, unknown> {
     id_token_signing_alg_values_supported: [...SIGNING_ALGS],
     userinfo_signing_alg_values_supported: [],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
-    revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    revocation_endpoint_auth_methods_supported: [
+      'client_secret_basic',
+      'client_secret_post',
+      'none',
+    ],
     introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     code_challenge_methods_supported: ['S256'],
     claims_supported: [...claims],

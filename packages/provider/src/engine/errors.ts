@@ -12,10 +12,18 @@ export function errorUri(engine: Engine, code: string): string {
 export function asOAuthError(engine: Engine, ctx: RequestContext, err: unknown): OAuthError {
   if (err instanceof OAuthError) return err;
   engine.logger.error(
-    { event: 'internal_error', requestId: ctx.requestId, path: ctx.url.pathname, err: describe(err) },
+    {
+      event: 'internal_error',
+      requestId: ctx.requestId,
+      path: ctx.url.pathname,
+      err: describe(err),
+    },
     'unexpected failure',
   );
-  return new OAuthError('server_error', 'the provider met an unexpected condition; try again later');
+  return new OAuthError(
+    'server_error',
+    'the provider met an unexpected condition; try again later',
+  );
 }
 
 function describe(err: unknown): Record<string, unknown> {
@@ -40,11 +48,23 @@ export function errorPage(engine: Engine, ctx: RequestContext, error: OAuthError
 }
 
 /** RFC 6749 §5.2 / RFC 6750 JSON error. */
-export function errorJson(engine: Engine, ctx: RequestContext, error: OAuthError, headers: Record<string, string> = {}): Response {
+export function errorJson(
+  engine: Engine,
+  ctx: RequestContext,
+  error: OAuthError,
+  headers: Record<string, string> = {},
+): Response {
   logError(engine, ctx, error);
   const extra: Record<string, string> = { ...headers };
-  if (error.error === 'invalid_client' && error.status === 401) {
-    extra['www-authenticate'] = 'Basic realm="gatehouse", charset="UTF-8"';
+  // RFC 6749 §5.2: a client that tried the Authorization header gets a challenge for that scheme.
+  // It names the error, so clients that stop at the challenge still learn what went wrong.
+  if (
+    error.error === 'invalid_client' &&
+    error.status === 401 &&
+    ctx.request.headers.has('authorization')
+  ) {
+    extra['www-authenticate'] =
+      `Basic realm="gatehouse", error="invalid_client", error_description="${error.errorDescription}"`;
   }
   return json(error.toJSON(errorUri(engine, error.error)), error.status, extra);
 }
@@ -88,7 +108,12 @@ function logError(engine: Engine, ctx: RequestContext, error: OAuthError): void 
 }
 
 /** Last-resort conversion of anything thrown by an endpoint. */
-export function toResponse(engine: Engine, ctx: RequestContext, err: unknown, kind: 'page' | 'json'): Response {
+export function toResponse(
+  engine: Engine,
+  ctx: RequestContext,
+  err: unknown,
+  kind: 'page' | 'json',
+): Response {
   const error = asOAuthError(engine, ctx, err);
   return kind === 'page' ? errorPage(engine, ctx, error) : errorJson(engine, ctx, error);
 }

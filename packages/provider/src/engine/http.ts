@@ -54,7 +54,11 @@ export function html(
  * A redirect. 302 for the authorization response to a GET; 303 after a POST (never 307, which
  * would re-post credentials: RFC 9700 §4.12).
  */
-export function redirect(location: string, status: 302 | 303 = 302, headers: Headers | Record<string, string> = {}): Response {
+export function redirect(
+  location: string,
+  status: 302 | 303 = 302,
+  headers: Headers | Record<string, string> = {},
+): Response {
   const h = new Headers(headers);
   h.set('location', location);
   h.set('cache-control', 'no-store');
@@ -77,9 +81,15 @@ export interface CookieOptions {
 }
 
 export function serializeCookie(name: string, value: string, options: CookieOptions): string {
-  const parts = [`${name}=${value}`, `Path=${options.path ?? '/'}`, 'HttpOnly', `SameSite=${options.sameSite ?? 'Lax'}`];
+  const parts = [
+    `${name}=${value}`,
+    `Path=${options.path ?? '/'}`,
+    'HttpOnly',
+    `SameSite=${options.sameSite ?? 'Lax'}`,
+  ];
   if (options.secure) parts.push('Secure');
-  if (options.maxAge !== undefined) parts.push(`Max-Age=${Math.max(0, Math.floor(options.maxAge))}`);
+  if (options.maxAge !== undefined)
+    parts.push(`Max-Age=${Math.max(0, Math.floor(options.maxAge))}`);
   return parts.join('; ');
 }
 
@@ -97,7 +107,8 @@ export function readCookie(request: Request, name: string): string | undefined {
 /** Reads a body as text, refusing more than `limit` bytes. */
 export async function readText(request: Request, limit = MAX_BODY_BYTES): Promise<string> {
   const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > limit) throw new OAuthError('invalid_request', 'request body is too large', { status: 413 });
+  if (declared > limit)
+    throw new OAuthError('invalid_request', 'request body is too large', { status: 413 });
   if (!request.body) return '';
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];

@@ -14,7 +14,12 @@ import { errorPage, errorRedirect } from './errors.js';
 import { html, readForm, redirect } from './http.js';
 import { endSession, type LogoutRequest } from './logout.js';
 import { describeScope } from './scopes.js';
-import { clearInteractionCookie, loadSession, readInteractionCookie, startSession } from './session.js';
+import {
+  clearInteractionCookie,
+  loadSession,
+  readInteractionCookie,
+  startSession,
+} from './session.js';
 
 const PATH = /^\/interaction\/([A-Za-z0-9_-]{20,128})(?:\/(login|consent|logout))?$/;
 
@@ -40,7 +45,12 @@ function formTarget(uri: string | undefined): string[] {
 export async function handleInteraction(engine: Engine, ctx: RequestContext): Promise<Response> {
   const base = new URL(engine.endpoints.interaction).pathname;
   const match = PATH.exec(`/interaction${ctx.url.pathname.slice(base.length)}`);
-  if (!match) return errorPage(engine, ctx, new OAuthError('invalid_request', 'no such page', { status: 404 }));
+  if (!match)
+    return errorPage(
+      engine,
+      ctx,
+      new OAuthError('invalid_request', 'no such page', { status: 404 }),
+    );
   const [, id, action] = match as unknown as [string, string, string | undefined];
 
   const interaction = await engine.storage.interactions.get(id, engine.now());
@@ -48,12 +58,23 @@ export async function handleInteraction(engine: Engine, ctx: RequestContext): Pr
 
   if (ctx.request.method === 'GET' && action === undefined) return show(engine, ctx, interaction);
   if (ctx.request.method !== 'POST' || action === undefined) {
-    return errorPage(engine, ctx, new OAuthError('invalid_request', 'method not allowed', { status: 405 }));
+    return errorPage(
+      engine,
+      ctx,
+      new OAuthError('invalid_request', 'method not allowed', { status: 405 }),
+    );
   }
   const form = await readForm(ctx.request);
   const csrf = form.get('csrf') ?? '';
   if (!timingSafeEqual(csrf, interaction.csrf)) {
-    return errorPage(engine, ctx, new OAuthError('invalid_request', 'the form has expired; go back to the application and start again'));
+    return errorPage(
+      engine,
+      ctx,
+      new OAuthError(
+        'invalid_request',
+        'the form has expired; go back to the application and start again',
+      ),
+    );
   }
   if (action === 'logout') return submitLogout(engine, ctx, interaction, form);
   if (isLogout(interaction)) return errorPage(engine, ctx, expired());
@@ -76,13 +97,23 @@ async function clientName(engine: Engine, clientId: string | undefined): Promise
 }
 
 /** The session that belongs to this interaction: signed in during it, or an SSO session. */
-async function currentSession(engine: Engine, ctx: RequestContext, interaction: Interaction): Promise<Session | undefined> {
+async function currentSession(
+  engine: Engine,
+  ctx: RequestContext,
+  interaction: Interaction,
+): Promise<Session | undefined> {
   const session = await loadSession(engine, ctx);
   if (interaction.sub !== undefined) return session?.sub === interaction.sub ? session : undefined;
   return session && !needsLogin(engine, authzRequest(interaction), session) ? session : undefined;
 }
 
-async function show(engine: Engine, ctx: RequestContext, interaction: Interaction, error?: string, username?: string): Promise<Response> {
+async function show(
+  engine: Engine,
+  ctx: RequestContext,
+  interaction: Interaction,
+  error?: string,
+  username?: string,
+): Promise<Response> {
   const stylesheetHref = engine.endpoints.stylesheet;
   const action = `${engine.endpoints.interaction}/${interaction.id}`;
   if (isLogout(interaction)) {
@@ -142,7 +173,12 @@ function displayName(user: User | undefined, sub: string): string {
 
 const LOGIN_FAILED = 'Wrong username or password.';
 
-async function submitLogin(engine: Engine, ctx: RequestContext, interaction: Interaction, form: Map<string, string>): Promise<Response> {
+async function submitLogin(
+  engine: Engine,
+  ctx: RequestContext,
+  interaction: Interaction,
+  form: Map<string, string>,
+): Promise<Response> {
   const username = (form.get('username') ?? '').trim().toLowerCase().slice(0, 128);
   const password = form.get('password') ?? '';
   const { perAccount, perIp, windowSeconds } = engine.config.throttle;
@@ -154,16 +190,33 @@ async function submitLogin(engine: Engine, ctx: RequestContext, interaction: Int
   ]);
   if (accountHits > perAccount || ipHits > perIp) {
     engine.logger.warn(
-      { event: 'login_throttled', requestId: ctx.requestId, ip: ctx.remoteAddress, byAccount: accountHits > perAccount },
+      {
+        event: 'login_throttled',
+        requestId: ctx.requestId,
+        ip: ctx.remoteAddress,
+        byAccount: accountHits > perAccount,
+      },
       'sign-in throttled',
     );
-    return show(engine, ctx, interaction, `Too many attempts. Wait ${Math.ceil(windowSeconds / 60)} minutes and try again.`, username);
+    return show(
+      engine,
+      ctx,
+      interaction,
+      `Too many attempts. Wait ${Math.ceil(windowSeconds / 60)} minutes and try again.`,
+      username,
+    );
   }
   // Unknown users cost the same scrypt run as wrong passwords and get the same answer.
-  const user = username && password ? await engine.storage.users.findByUsername(username) : undefined;
-  const ok = user ? await engine.passwords.verify(password, user.passwordHash) : (await engine.passwords.dummyVerify(password), false);
+  const user =
+    username && password ? await engine.storage.users.findByUsername(username) : undefined;
+  let ok = false;
+  if (user) ok = await engine.passwords.verify(password, user.passwordHash);
+  else await engine.passwords.dummyVerify(password);
   if (!ok || !user) {
-    engine.logger.info({ event: 'login_failed', requestId: ctx.requestId, ip: ctx.remoteAddress }, 'sign-in failed');
+    engine.logger.info(
+      { event: 'login_failed', requestId: ctx.requestId, ip: ctx.remoteAddress },
+      'sign-in failed',
+    );
     return show(engine, ctx, interaction, LOGIN_FAILED, username);
   }
   await engine.storage.counters.reset(`login:user:${username}`);
@@ -173,21 +226,44 @@ async function submitLogin(engine: Engine, ctx: RequestContext, interaction: Int
   const authTime = engine.now();
   const { session, cookie } = await startSession(engine, user.sub, authTime);
   await engine.storage.interactions.put({ ...interaction, sub: user.sub, authTime });
-  engine.logger.info({ event: 'login_succeeded', requestId: ctx.requestId, sub: user.sub, clientId: request.clientId }, 'signed in');
+  engine.logger.info(
+    {
+      event: 'login_succeeded',
+      requestId: ctx.requestId,
+      sub: user.sub,
+      clientId: request.clientId,
+    },
+    'signed in',
+  );
   if (await needsConsent(engine, request, user.sub)) {
-    return redirect(`${engine.endpoints.interaction}/${interaction.id}`, 303, { 'set-cookie': cookie });
+    return redirect(`${engine.endpoints.interaction}/${interaction.id}`, 303, {
+      'set-cookie': cookie,
+    });
   }
   return finish(engine, ctx, interaction, session, [cookie]);
 }
 
-async function submitConsent(engine: Engine, ctx: RequestContext, interaction: Interaction, form: Map<string, string>): Promise<Response> {
+async function submitConsent(
+  engine: Engine,
+  ctx: RequestContext,
+  interaction: Interaction,
+  form: Map<string, string>,
+): Promise<Response> {
   const request = authzRequest(interaction);
   const session = await currentSession(engine, ctx, interaction);
   if (!session) return show(engine, ctx, interaction);
   const decision = form.get('decision');
   if (decision === 'deny') {
     await engine.storage.interactions.remove(interaction.id);
-    engine.logger.info({ event: 'consent_denied', requestId: ctx.requestId, sub: session.sub, clientId: request.clientId }, 'consent denied');
+    engine.logger.info(
+      {
+        event: 'consent_denied',
+        requestId: ctx.requestId,
+        sub: session.sub,
+        clientId: request.clientId,
+      },
+      'consent denied',
+    );
     const response = errorRedirect(
       engine,
       ctx,
@@ -201,19 +277,35 @@ async function submitConsent(engine: Engine, ctx: RequestContext, interaction: I
   }
   if (decision !== 'allow') return show(engine, ctx, interaction);
   const previous = (await engine.storage.consents.get(session.sub, request.clientId)) ?? [];
-  await engine.storage.consents.put(session.sub, request.clientId, [...new Set([...previous, ...request.scope])], engine.now());
+  await engine.storage.consents.put(
+    session.sub,
+    request.clientId,
+    [...new Set([...previous, ...request.scope])],
+    engine.now(),
+  );
   return finish(engine, ctx, interaction, session, []);
 }
 
 /** Ends the interaction (single use) and resumes the authorization request with a code. */
-async function finish(engine: Engine, ctx: RequestContext, interaction: Interaction, session: Session, cookies: string[]): Promise<Response> {
+async function finish(
+  engine: Engine,
+  ctx: RequestContext,
+  interaction: Interaction,
+  session: Session,
+  cookies: string[],
+): Promise<Response> {
   await engine.storage.interactions.remove(interaction.id);
   const headers = new Headers();
   for (const c of [...cookies, clearInteractionCookie(engine)]) headers.append('set-cookie', c);
   return issueCode(engine, ctx, authzRequest(interaction), session, 303, headers);
 }
 
-async function submitLogout(engine: Engine, ctx: RequestContext, interaction: Interaction, form: Map<string, string>): Promise<Response> {
+async function submitLogout(
+  engine: Engine,
+  ctx: RequestContext,
+  interaction: Interaction,
+  form: Map<string, string>,
+): Promise<Response> {
   if (!isLogout(interaction)) return errorPage(engine, ctx, expired());
   await engine.storage.interactions.remove(interaction.id);
   const request = interaction.request as unknown as LogoutRequest;

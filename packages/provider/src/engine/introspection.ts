@@ -12,8 +12,10 @@ import { verifyAccessToken } from './tokens.js';
 export async function handleIntrospection(engine: Engine, ctx: RequestContext): Promise<Response> {
   const { request } = ctx;
   try {
-    if (request.method !== 'POST') throw new OAuthError('invalid_request', 'introspection accepts POST only', { status: 405 });
-    if (ctx.url.search !== '') throw new OAuthError('invalid_request', 'parameters belong in the form body, not the URL');
+    if (request.method !== 'POST')
+      throw new OAuthError('invalid_request', 'introspection accepts POST only', { status: 405 });
+    if (ctx.url.search !== '')
+      throw new OAuthError('invalid_request', 'parameters belong in the form body, not the URL');
     const form = await readForm(request);
     const client = await authenticateClient(engine, request, form, { allowPublic: false });
     const token = form.get('token');
@@ -45,7 +47,12 @@ export async function handleIntrospection(engine: Engine, ctx: RequestContext): 
     const record = await engine.storage.refreshTokens.get(id, now);
     if (!record) return json({ active: false });
     const grant = await engine.storage.grants.get(record.grantId);
-    if (record.clientId !== client.client_id || record.expiresAt <= now || !grant || grant.revokedAt !== undefined) {
+    if (
+      record.clientId !== client.client_id ||
+      record.expiresAt <= now ||
+      !grant ||
+      grant.revokedAt !== undefined
+    ) {
       return json({ active: false });
     }
     return json({

@@ -1,10 +1,15 @@
 /** Signing the provider's JWTs and verifying the ones it issued itself (id_token_hint, access tokens). */
 import { base64url, OAuthError } from '@gatehouse/oauth';
-import { compactVerify, decodeProtectedHeader, SignJWT, type JWTPayload } from 'jose';
+import { compactVerify, decodeProtectedHeader, type JWTPayload, SignJWT } from 'jose';
 import type { SigningAlg } from '../storage/types.js';
 import type { Engine } from './context.js';
 
-export async function signJwt(engine: Engine, alg: SigningAlg, typ: string | undefined, payload: JWTPayload): Promise<string> {
+export async function signJwt(
+  engine: Engine,
+  alg: SigningAlg,
+  typ: string | undefined,
+  payload: JWTPayload,
+): Promise<string> {
   const { kid, key } = engine.keys.signingKey(alg);
   return new SignJWT(payload).setProtectedHeader(typ ? { alg, kid, typ } : { alg, kid }).sign(key);
 }
@@ -29,7 +34,8 @@ export async function verifyOwnJwt(
   if (typeof header.kid !== 'string' || !['EdDSA', 'ES256', 'RS256'].includes(String(header.alg))) {
     throw new InvalidJwt('unexpected header');
   }
-  if (options.typ !== undefined && header.typ?.toLowerCase() !== options.typ) throw new InvalidJwt('wrong typ');
+  if (options.typ !== undefined && header.typ?.toLowerCase() !== options.typ)
+    throw new InvalidJwt('wrong typ');
   const key = await engine.keys.publicKey(header.kid);
   if (!key) throw new InvalidJwt('unknown key');
   let payload: JWTPayload;
@@ -42,7 +48,8 @@ export async function verifyOwnJwt(
   if (typeof payload !== 'object' || payload === null) throw new InvalidJwt('payload');
   if (payload.iss !== engine.config.issuer) throw new InvalidJwt('issuer');
   if (!options.allowExpired) {
-    if (typeof payload.exp !== 'number' || payload.exp * 1000 <= engine.now()) throw new InvalidJwt('expired');
+    if (typeof payload.exp !== 'number' || payload.exp * 1000 <= engine.now())
+      throw new InvalidJwt('expired');
   }
   return payload;
 }

@@ -15,7 +15,12 @@ export function jsonLogger(minLevel: 'debug' | 'info' | 'warn' | 'error' = 'info
   const min = levels[minLevel];
   const write = (level: keyof typeof levels) => (obj: object, msg?: string) => {
     if (levels[level] < min) return;
-    const line = JSON.stringify({ level: levels[level], time: Date.now(), ...obj, ...(msg ? { msg } : {}) });
+    const line = JSON.stringify({
+      level: levels[level],
+      time: Date.now(),
+      ...obj,
+      ...(msg ? { msg } : {}),
+    });
     (level === 'error' || level === 'warn' ? process.stderr : process.stdout).write(`${line}\n`);
   };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };

@@ -22,7 +22,11 @@ export interface LogoutRequest {
 export async function handleLogout(engine: Engine, ctx: RequestContext): Promise<Response> {
   const method = ctx.request.method;
   if (method !== 'GET' && method !== 'POST') {
-    return errorPage(engine, ctx, new OAuthError('invalid_request', 'logout accepts GET and POST', { status: 405 }));
+    return errorPage(
+      engine,
+      ctx,
+      new OAuthError('invalid_request', 'logout accepts GET and POST', { status: 405 }),
+    );
   }
   const query = parseParams(ctx.url.searchParams);
   const params = method === 'POST' ? mergeParams(query, await readForm(ctx.request)) : query;
@@ -35,24 +39,38 @@ export async function handleLogout(engine: Engine, ctx: RequestContext): Promise
       const claims = await verifyOwnJwt(engine, hint, { allowExpired: true });
       if (typeof claims.sub !== 'string') throw new InvalidJwt('sub');
       hintSub = claims.sub;
-      hintAud = (Array.isArray(claims.aud) ? claims.aud : [claims.aud]).filter((a): a is string => typeof a === 'string');
+      hintAud = (Array.isArray(claims.aud) ? claims.aud : [claims.aud]).filter(
+        (a): a is string => typeof a === 'string',
+      );
     } catch (err) {
       if (!(err instanceof InvalidJwt)) throw err;
       return errorPage(
         engine,
         ctx,
-        new OAuthError('invalid_request', 'id_token_hint is not an ID token issued by this provider', { detail: err.detail }),
+        new OAuthError(
+          'invalid_request',
+          'id_token_hint is not an ID token issued by this provider',
+          { detail: err.detail },
+        ),
       );
     }
   }
   const clientIdParam = params.get('client_id');
   if (clientIdParam !== undefined && hint !== undefined && !hintAud.includes(clientIdParam)) {
-    return errorPage(engine, ctx, new OAuthError('invalid_request', 'client_id does not match the audience of id_token_hint'));
+    return errorPage(
+      engine,
+      ctx,
+      new OAuthError('invalid_request', 'client_id does not match the audience of id_token_hint'),
+    );
   }
   const clientId = clientIdParam ?? (hintAud.length === 1 ? hintAud[0] : undefined);
   const client = clientId ? await engine.storage.clients.get(clientId) : undefined;
   if (clientId && !client) {
-    return errorPage(engine, ctx, new OAuthError('invalid_request', 'client_id is not a registered client'));
+    return errorPage(
+      engine,
+      ctx,
+      new OAuthError('invalid_request', 'client_id is not a registered client'),
+    );
   }
   const postLogoutRedirectUri = params.get('post_logout_redirect_uri');
   if (postLogoutRedirectUri !== undefined) {
@@ -60,14 +78,20 @@ export async function handleLogout(engine: Engine, ctx: RequestContext): Promise
       return errorPage(
         engine,
         ctx,
-        new OAuthError('invalid_request', 'post_logout_redirect_uri needs id_token_hint or client_id to identify the client'),
+        new OAuthError(
+          'invalid_request',
+          'post_logout_redirect_uri needs id_token_hint or client_id to identify the client',
+        ),
       );
     }
     if (!client.post_logout_redirect_uris.includes(postLogoutRedirectUri)) {
       return errorPage(
         engine,
         ctx,
-        new OAuthError('invalid_request', 'post_logout_redirect_uri is not registered for this client'),
+        new OAuthError(
+          'invalid_request',
+          'post_logout_redirect_uri is not registered for this client',
+        ),
       );
     }
   }
@@ -116,12 +140,19 @@ export async function endSession(
     const session = await loadSession(engine, ctx);
     if (session) {
       await engine.storage.sessions.remove(session.id);
-      engine.logger.info({ event: 'logout', requestId: ctx.requestId, sub: session.sub, clientId: request.clientId }, 'signed out');
+      engine.logger.info(
+        { event: 'logout', requestId: ctx.requestId, sub: session.sub, clientId: request.clientId },
+        'signed out',
+      );
     }
     headers.append('set-cookie', clearSessionCookie(engine));
   }
   if (signOut && request.postLogoutRedirectUri) {
-    return redirect(withQuery(request.postLogoutRedirectUri, { state: request.state }), 303, headers);
+    return redirect(
+      withQuery(request.postLogoutRedirectUri, { state: request.state }),
+      303,
+      headers,
+    );
   }
   const client = request.clientId ? await engine.storage.clients.get(request.clientId) : undefined;
   const name = client?.client_name ?? client?.client_id;

@@ -17,8 +17,10 @@ export async function handleRevocation(engine: Engine, ctx: RequestContext): Pro
   const { request } = ctx;
   if (request.method === 'OPTIONS') return preflight(engine, request, 'POST');
   try {
-    if (request.method !== 'POST') throw new OAuthError('invalid_request', 'revocation accepts POST only', { status: 405 });
-    if (ctx.url.search !== '') throw new OAuthError('invalid_request', 'parameters belong in the form body, not the URL');
+    if (request.method !== 'POST')
+      throw new OAuthError('invalid_request', 'revocation accepts POST only', { status: 405 });
+    if (ctx.url.search !== '')
+      throw new OAuthError('invalid_request', 'parameters belong in the form body, not the URL');
     const form = await readForm(request);
     const client = await authenticateClient(engine, request, form, { allowPublic: true });
     const token = form.get('token');
@@ -33,7 +35,15 @@ export async function handleRevocation(engine: Engine, ctx: RequestContext): Pro
         const claims = await verifyAccessToken(engine, token);
         if (claims.client_id === client.client_id) {
           await engine.storage.grants.revokeAccessToken(claims.jti, claims.exp * 1000);
-          engine.logger.info({ event: 'token_revoked', requestId: ctx.requestId, clientId: client.client_id, kind: 'access_token' }, 'revoked');
+          engine.logger.info(
+            {
+              event: 'token_revoked',
+              requestId: ctx.requestId,
+              clientId: client.client_id,
+              kind: 'access_token',
+            },
+            'revoked',
+          );
         }
       } catch (err) {
         if (!(err instanceof OAuthError)) throw err;
@@ -44,11 +54,27 @@ export async function handleRevocation(engine: Engine, ctx: RequestContext): Pro
       if (record && record.clientId === client.client_id) {
         await engine.storage.refreshTokens.remove(id);
         await engine.storage.grants.revoke(record.grantId, now);
-        engine.logger.info({ event: 'token_revoked', requestId: ctx.requestId, clientId: client.client_id, kind: 'refresh_token' }, 'revoked');
+        engine.logger.info(
+          {
+            event: 'token_revoked',
+            requestId: ctx.requestId,
+            clientId: client.client_id,
+            kind: 'refresh_token',
+          },
+          'revoked',
+        );
       }
     }
-    return new Response(null, { status: 200, headers: { 'cache-control': 'no-store', ...(await corsHeaders(engine, request, client)) } });
+    return new Response(null, {
+      status: 200,
+      headers: { 'cache-control': 'no-store', ...(await corsHeaders(engine, request, client)) },
+    });
   } catch (err) {
-    return errorJson(engine, ctx, asOAuthError(engine, ctx, err), await corsHeaders(engine, request));
+    return errorJson(
+      engine,
+      ctx,
+      asOAuthError(engine, ctx, err),
+      await corsHeaders(engine, request),
+    );
   }
 }

@@ -1,6 +1,8 @@
 /** Scopes and the claims they release (OpenID Connect Core §5.4). */
 
-export const STANDARD_SCOPES: Readonly<Record<string, { description: string; claims: readonly string[] }>> = {
+export const STANDARD_SCOPES: Readonly<
+  Record<string, { description: string; claims: readonly string[] }>
+> = {
   openid: { description: 'Sign you in and know who you are', claims: ['sub'] },
   profile: {
     description: 'Your name and basic profile',
@@ -33,7 +35,10 @@ export function supportedScopes(extra: readonly string[]): string[] {
 }
 
 /** The claims released for a set of scopes, taken from the user's stored claims. */
-export function claimsForScopes(scopes: readonly string[], userClaims: Record<string, unknown>): Record<string, unknown> {
+export function claimsForScopes(
+  scopes: readonly string[],
+  userClaims: Record<string, unknown>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const scope of scopes) {
     for (const claim of STANDARD_SCOPES[scope]?.claims ?? []) {

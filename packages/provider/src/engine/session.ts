@@ -18,14 +18,21 @@ function cookiePath(engine: Engine): string {
 }
 
 /** The signed-in session of this browser, if any (and not expired). */
-export async function loadSession(engine: Engine, ctx: RequestContext): Promise<Session | undefined> {
+export async function loadSession(
+  engine: Engine,
+  ctx: RequestContext,
+): Promise<Session | undefined> {
   const id = readCookie(ctx.request, SESSION_COOKIE);
   if (!id || !TOKEN.test(id)) return undefined;
   return engine.storage.sessions.get(id, engine.now());
 }
 
 /** Starts a new session (a fresh id at every sign-in: no session fixation). */
-export async function startSession(engine: Engine, sub: string, authTime: number): Promise<{ session: Session; cookie: string }> {
+export async function startSession(
+  engine: Engine,
+  sub: string,
+  authTime: number,
+): Promise<{ session: Session; cookie: string }> {
   const now = engine.now();
   const session: Session = {
     id: randomToken(32),
@@ -40,11 +47,19 @@ export async function startSession(engine: Engine, sub: string, authTime: number
 }
 
 export function sessionCookie(engine: Engine, id: string, maxAge: number): string {
-  return serializeCookie(SESSION_COOKIE, id, { secure: secure(engine), path: cookiePath(engine), maxAge });
+  return serializeCookie(SESSION_COOKIE, id, {
+    secure: secure(engine),
+    path: cookiePath(engine),
+    maxAge,
+  });
 }
 
 export function clearSessionCookie(engine: Engine): string {
-  return serializeCookie(SESSION_COOKIE, '', { secure: secure(engine), path: cookiePath(engine), maxAge: 0 });
+  return serializeCookie(SESSION_COOKIE, '', {
+    secure: secure(engine),
+    path: cookiePath(engine),
+    maxAge: 0,
+  });
 }
 
 export function interactionCookie(engine: Engine, id: string): string {
@@ -56,7 +71,11 @@ export function interactionCookie(engine: Engine, id: string): string {
 }
 
 export function clearInteractionCookie(engine: Engine): string {
-  return serializeCookie(INTERACTION_COOKIE, '', { secure: secure(engine), path: cookiePath(engine), maxAge: 0 });
+  return serializeCookie(INTERACTION_COOKIE, '', {
+    secure: secure(engine),
+    path: cookiePath(engine),
+    maxAge: 0,
+  });
 }
 
 export function readInteractionCookie(ctx: RequestContext): string | undefined {

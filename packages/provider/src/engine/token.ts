@@ -11,7 +11,12 @@ import { asOAuthError, errorJson } from './errors.js';
 import { json, readForm } from './http.js';
 import { issueTokens, type TokenResponse } from './tokens.js';
 
-type GrantHandler = (engine: Engine, ctx: RequestContext, client: Client, form: Map<string, string>) => Promise<TokenResponse>;
+type GrantHandler = (
+  engine: Engine,
+  ctx: RequestContext,
+  client: Client,
+  form: Map<string, string>,
+) => Promise<TokenResponse>;
 
 const authorizationCode: GrantHandler = async (engine, ctx, client, form) => {
   const code = form.get('code');
@@ -20,7 +25,10 @@ const authorizationCode: GrantHandler = async (engine, ctx, client, form) => {
   if (!redirectUri) throw new OAuthError('invalid_request', 'redirect_uri is missing');
   const verifier = form.get('code_verifier');
 
-  const result = await engine.storage.codes.consume(await engine.secrets.hashToken(code), engine.now());
+  const result = await engine.storage.codes.consume(
+    await engine.secrets.hashToken(code),
+    engine.now(),
+  );
   if (result.status === 'missing') {
     throw new OAuthError('invalid_grant', 'the authorization code is invalid or has expired');
   }
@@ -28,30 +36,48 @@ const authorizationCode: GrantHandler = async (engine, ctx, client, form) => {
     // A second redemption: revoke everything issued from this code (RFC 6749 §4.1.2).
     await engine.storage.grants.revoke(result.record.grantId, engine.now());
     engine.logger.warn(
-      { event: 'code_replayed', requestId: ctx.requestId, clientId: client.client_id, sub: result.record.sub },
+      {
+        event: 'code_replayed',
+        requestId: ctx.requestId,
+        clientId: client.client_id,
+        sub: result.record.sub,
+      },
       'authorization code used twice; its tokens are revoked',
     );
-    throw new OAuthError('invalid_grant', 'the authorization code was already used; tokens issued from it are revoked');
+    throw new OAuthError(
+      'invalid_grant',
+      'the authorization code was already used; tokens issued from it are revoked',
+    );
   }
   const record = result.record;
   if (record.clientId !== client.client_id) {
     throw new OAuthError('invalid_grant', 'the authorization code was issued to another client');
   }
   if (record.redirectUri !== redirectUri) {
-    throw new OAuthError('invalid_grant', 'redirect_uri differs from the one in the authorization request');
+    throw new OAuthError(
+      'invalid_grant',
+      'redirect_uri differs from the one in the authorization request',
+    );
   }
   if (record.codeChallenge !== undefined) {
-    if (!verifier) throw new OAuthError('invalid_grant', 'code_verifier is missing (the authorization request used PKCE)');
+    if (!verifier)
+      throw new OAuthError(
+        'invalid_grant',
+        'code_verifier is missing (the authorization request used PKCE)',
+      );
     if (!(await verifyS256(verifier, record.codeChallenge))) {
       throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge');
     }
   } else if (verifier !== undefined) {
     // RFC 9700 §4.8.2: a verifier for a code issued without a challenge is a downgrade attempt.
-    throw new OAuthError('invalid_grant', 'code_verifier was sent but the authorization request had no code_challenge');
+    throw new OAuthError(
+      'invalid_grant',
+      'code_verifier was sent but the authorization request had no code_challenge',
+    );
   }
-  const grant = await engine.storage.grants.get(record.grantId);
-  if (!grant || grant.revokedAt !== undefined) throw new OAuthError('invalid_grant', 'the grant was revoked');
-
+  // No grant check here: only a replay of this very code can have revoked the grant, and then the
+  // tokens issued now are already dead at every endpoint that checks them. Exactly one concurrent
+  // redemption succeeds; the others revoke what it got.
   const scope = splitSpaceList(record.scope);
   const offline = scope.includes('offline_access') && client.grant_types.includes('refresh_token');
   const tokens = await issueTokens(engine, {
@@ -65,7 +91,13 @@ const authorizationCode: GrantHandler = async (engine, ctx, client, form) => {
     ...(offline ? { refreshUntil: engine.now() + engine.config.ttl.refreshToken * 1000 } : {}),
   });
   engine.logger.info(
-    { event: 'code_redeemed', requestId: ctx.requestId, clientId: client.client_id, sub: record.sub, refresh: offline },
+    {
+      event: 'code_redeemed',
+      requestId: ctx.requestId,
+      clientId: client.client_id,
+      sub: record.sub,
+      refresh: offline,
+    },
     'tokens issued',
   );
   return tokens;
@@ -75,16 +107,28 @@ const refreshToken: GrantHandler = async (engine, ctx, client, form) => {
   const token = form.get('refresh_token');
   if (!token) throw new OAuthError('invalid_request', 'refresh_token is missing');
   const now = engine.now();
-  const result = await engine.storage.refreshTokens.consume(await engine.secrets.hashToken(token), now);
-  if (result.status === 'missing') throw new OAuthError('invalid_grant', 'the refresh token is invalid, expired or revoked');
+  const result = await engine.storage.refreshTokens.consume(
+    await engine.secrets.hashToken(token),
+    now,
+  );
+  if (result.status === 'missing')
+    throw new OAuthError('invalid_grant', 'the refresh token is invalid, expired or revoked');
   if (result.status === 'reused') {
     // A rotated token came back: someone holds a copy. Revoke the whole family (RFC 9700 §4.14.2).
     await engine.storage.grants.revoke(result.record.grantId, now);
     engine.logger.warn(
-      { event: 'refresh_token_reused', requestId: ctx.requestId, clientId: client.client_id, sub: result.record.sub },
+      {
+        event: 'refresh_token_reused',
+        requestId: ctx.requestId,
+        clientId: client.client_id,
+        sub: result.record.sub,
+      },
       'rotated refresh token used again; the grant is revoked',
     );
-    throw new OAuthError('invalid_grant', 'the refresh token was already used; the grant is revoked');
+    throw new OAuthError(
+      'invalid_grant',
+      'the refresh token was already used; the grant is revoked',
+    );
   }
   const record = result.record;
   if (record.clientId !== client.client_id) {
@@ -92,11 +136,13 @@ const refreshToken: GrantHandler = async (engine, ctx, client, form) => {
     throw new OAuthError('invalid_grant', 'the refresh token was issued to another client');
   }
   const grant = await engine.storage.grants.get(record.grantId);
-  if (!grant || grant.revokedAt !== undefined) throw new OAuthError('invalid_grant', 'the grant was revoked');
+  if (!grant || grant.revokedAt !== undefined)
+    throw new OAuthError('invalid_grant', 'the grant was revoked');
   const granted = splitSpaceList(record.scope);
   const requested = form.has('scope') ? splitSpaceList(form.get('scope')) : granted;
   for (const s of requested) {
-    if (!granted.includes(s)) throw new OAuthError('invalid_scope', `scope '${s}' was not granted to this refresh token`);
+    if (!granted.includes(s))
+      throw new OAuthError('invalid_scope', `scope '${s}' was not granted to this refresh token`);
   }
   const tokens = await issueTokens(engine, {
     client,
@@ -108,7 +154,15 @@ const refreshToken: GrantHandler = async (engine, ctx, client, form) => {
     ...(record.sessionId ? { sessionId: record.sessionId } : {}),
     refreshUntil: record.expiresAt,
   });
-  engine.logger.info({ event: 'token_refreshed', requestId: ctx.requestId, clientId: client.client_id, sub: record.sub }, 'tokens refreshed');
+  engine.logger.info(
+    {
+      event: 'token_refreshed',
+      requestId: ctx.requestId,
+      clientId: client.client_id,
+      sub: record.sub,
+    },
+    'tokens refreshed',
+  );
   return tokens;
 };
 
@@ -120,7 +174,10 @@ const clientCredentials: GrantHandler = async (engine, ctx, client, form) => {
       throw new OAuthError('invalid_scope', `scope '${s}' is not allowed for this client`);
     }
   }
-  engine.logger.info({ event: 'client_credentials', requestId: ctx.requestId, clientId: client.client_id }, 'tokens issued');
+  engine.logger.info(
+    { event: 'client_credentials', requestId: ctx.requestId, clientId: client.client_id },
+    'tokens issued',
+  );
   return issueTokens(engine, { client, grantId: '', sub: client.client_id, scope: requested });
 };
 
@@ -135,7 +192,10 @@ export async function handleToken(engine: Engine, ctx: RequestContext): Promise<
   if (request.method === 'OPTIONS') return preflight(engine, request, 'POST');
   let client: Client | undefined;
   try {
-    if (request.method !== 'POST') throw new OAuthError('invalid_request', 'the token endpoint accepts POST only', { status: 405 });
+    if (request.method !== 'POST')
+      throw new OAuthError('invalid_request', 'the token endpoint accepts POST only', {
+        status: 405,
+      });
     if (ctx.url.search !== '') {
       throw new OAuthError(
         'invalid_request',
@@ -147,13 +207,22 @@ export async function handleToken(engine: Engine, ctx: RequestContext): Promise<
     const grantType = form.get('grant_type');
     if (!grantType) throw new OAuthError('invalid_request', 'grant_type is missing');
     const handler = GRANTS[grantType];
-    if (!handler) throw new OAuthError('unsupported_grant_type', `grant_type '${grantType}' is not supported`);
+    if (!handler)
+      throw new OAuthError('unsupported_grant_type', `grant_type '${grantType}' is not supported`);
     if (!client.grant_types.includes(grantType as Client['grant_types'][number])) {
-      throw new OAuthError('unauthorized_client', `this client is not allowed to use the ${grantType} grant`);
+      throw new OAuthError(
+        'unauthorized_client',
+        `this client is not allowed to use the ${grantType} grant`,
+      );
     }
     const tokens = await handler(engine, ctx, client, form);
     return json(tokens, 200, await corsHeaders(engine, request, client));
   } catch (err) {
-    return errorJson(engine, ctx, asOAuthError(engine, ctx, err), await corsHeaders(engine, request, client));
+    return errorJson(
+      engine,
+      ctx,
+      asOAuthError(engine, ctx, err),
+      await corsHeaders(engine, request, client),
+    );
   }
 }

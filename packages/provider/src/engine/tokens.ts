@@ -116,11 +116,16 @@ export interface AccessTokenClaims extends JWTPayload {
  */
 export async function verifyAccessToken(engine: Engine, token: string): Promise<AccessTokenClaims> {
   const claims = (await verifyOwnJwt(engine, token, { typ: 'at+jwt' })) as AccessTokenClaims;
-  if (typeof claims.sub !== 'string' || typeof claims.jti !== 'string' || typeof claims.client_id !== 'string') {
+  if (
+    typeof claims.sub !== 'string' ||
+    typeof claims.jti !== 'string' ||
+    typeof claims.client_id !== 'string'
+  ) {
     throw new InvalidJwt('claims');
   }
   const now = engine.now();
-  if (await engine.storage.grants.isAccessTokenRevoked(claims.jti, now)) throw new InvalidJwt('revoked');
+  if (await engine.storage.grants.isAccessTokenRevoked(claims.jti, now))
+    throw new InvalidJwt('revoked');
   if (typeof claims.gid === 'string') {
     const grant = await engine.storage.grants.get(claims.gid);
     if (!grant || grant.revokedAt !== undefined) throw new InvalidJwt('grant revoked');

@@ -22,18 +22,28 @@ function bearerChallenge(engine: Engine, error?: OAuthError): string {
 async function readToken(ctx: RequestContext): Promise<string> {
   const { request } = ctx;
   if (ctx.url.searchParams.has('access_token')) {
-    throw new OAuthError('invalid_request', 'access tokens are not accepted in the URL query; use the Authorization header');
+    throw new OAuthError(
+      'invalid_request',
+      'access tokens are not accepted in the URL query; use the Authorization header',
+    );
   }
   const header = request.headers.get('authorization');
   let fromBody: string | undefined;
   const type = request.headers.get('content-type') ?? '';
-  if (request.method === 'POST' && type.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
+  if (
+    request.method === 'POST' &&
+    type.toLowerCase().startsWith('application/x-www-form-urlencoded')
+  ) {
     fromBody = (await readForm(request)).get('access_token');
   }
   if (header !== null) {
-    if (fromBody !== undefined) throw new OAuthError('invalid_request', 'send the access token once');
+    if (fromBody !== undefined)
+      throw new OAuthError('invalid_request', 'send the access token once');
     const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
-    if (!match) throw new OAuthError('invalid_token', 'the Authorization header is not a Bearer token', { status: 401 });
+    if (!match)
+      throw new OAuthError('invalid_token', 'the Authorization header is not a Bearer token', {
+        status: 401,
+      });
     return match[1]!;
   }
   if (fromBody !== undefined) return fromBody;
@@ -53,12 +63,18 @@ export async function handleUserinfo(engine: Engine, ctx: RequestContext): Promi
     try {
       claims = await verifyAccessToken(engine, token);
     } catch (err) {
-      if (err instanceof OAuthError) throw new OAuthError('invalid_token', 'the access token is invalid, expired or revoked', { detail: err.detail ?? '' });
+      if (err instanceof OAuthError)
+        throw new OAuthError('invalid_token', 'the access token is invalid, expired or revoked', {
+          detail: err.detail ?? '',
+        });
       throw err;
     }
     const scopes = splitSpaceList(claims.scope);
     if (!scopes.includes('openid')) {
-      throw new OAuthError('insufficient_scope', "userinfo needs an access token with the 'openid' scope");
+      throw new OAuthError(
+        'insufficient_scope',
+        "userinfo needs an access token with the 'openid' scope",
+      );
     }
     const user = await engine.storage.users.get(claims.sub);
     if (!user) throw new OAuthError('invalid_token', 'the user no longer exists');
@@ -66,8 +82,17 @@ export async function handleUserinfo(engine: Engine, ctx: RequestContext): Promi
   } catch (err) {
     const error = asOAuthError(engine, ctx, err);
     const headers: Record<string, string> = { ...cors };
-    if (error.status === 401 || error.status === 403) headers['www-authenticate'] = bearerChallenge(engine, error);
-    engine.logger.info({ event: 'userinfo_failed', requestId: ctx.requestId, error: error.error, detail: error.detail }, error.error);
+    if (error.status === 401 || error.status === 403)
+      headers['www-authenticate'] = bearerChallenge(engine, error);
+    engine.logger.info(
+      {
+        event: 'userinfo_failed',
+        requestId: ctx.requestId,
+        error: error.error,
+        detail: error.detail,
+      },
+      error.error,
+    );
     return json(error.toJSON(errorUri(engine, error.error)), error.status, headers);
   }
 }

@@ -28,7 +28,8 @@ function consume<T extends { expiresAt: number }>(
 ): ConsumeResult<T> {
   const entry = map.get(id);
   if (!entry || entry.record.expiresAt <= now) return { status: 'missing' };
-  if (entry.usedAt !== undefined) return { status: 'reused', record: structuredClone(entry.record) };
+  if (entry.usedAt !== undefined)
+    return { status: 'reused', record: structuredClone(entry.record) };
   entry.usedAt = now;
   return { status: 'ok', record: structuredClone(entry.record) };
 }
@@ -60,7 +61,9 @@ export function memoryStorage(): Storage {
         return c && clone(c);
       },
       async list() {
-        return [...clients.values()].map(clone).sort((a, b) => a.client_id.localeCompare(b.client_id));
+        return [...clients.values()]
+          .map(clone)
+          .sort((a, b) => a.client_id.localeCompare(b.client_id));
       },
       async put(client) {
         clients.set(client.client_id, clone(client));

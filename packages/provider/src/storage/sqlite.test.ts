@@ -1,0 +1,272 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
+import ts from 'typescript';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SCHEMA_VERSION, sqliteStorage } from './sqlite.js';
+import { client, code, describeStorage, refreshToken, user } from './storage.suite.js';
+import type { Storage } from './types.js';
+
+const T = 1_700_000_000_000;
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-sqlite-'));
+  dirs.push(dir);
+  return dir;
+}
+function tempDb(): string {
+  return join(tempDir(), 'gatehouse.db');
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describeStorage('sqlite', () => sqliteStorage(tempDb()));
+
+describe('sqlite storage', () => {
+  it('keeps data across close and reopen of the same file', async () => {
+    const path = tempDb();
+    const first = sqliteStorage(path);
+    await first.clients.put(client('app'));
+    await first.users.put(user('sub-1', 'alice'));
+    await first.codes.save(code('code-1'));
+    await first.refreshTokens.save(refreshToken('rt-1'));
+    expect((await first.codes.consume('code-1', T)).status).toBe('ok');
+    await first.consents.put('sub-1', 'app', ['openid'], T);
+    await first.grants.put({
+      id: 'g-1',
+      clientId: 'app',
+      sub: 'sub-1',
+      scope: 'openid',
+      createdAt: T,
+      expiresAt: T + 1000,
+    });
+    await first.grants.revoke('g-1', T + 1);
+    expect(await first.counters.hit('k', 60_000, T)).toBe(1);
+    await first.close();
+
+    const second = sqliteStorage(path);
+    try {
+      expect(await second.clients.get('app')).toEqual(client('app'));
+      expect(await second.users.findByUsername('ALICE')).toEqual(user('sub-1', 'alice'));
+      expect(await second.codes.consume('code-1', T)).toEqual({
+        status: 'reused',
+        record: code('code-1'),
+      });
+      expect((await second.refreshTokens.consume('rt-1', T)).status).toBe('ok');
+      expect(await second.consents.get('sub-1', 'app')).toEqual(['openid']);
+      expect((await second.grants.get('g-1'))?.revokedAt).toBe(T + 1);
+      expect(await second.counters.hit('k', 60_000, T + 1)).toBe(2);
+    } finally {
+      await second.close();
+    }
+
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      // Migrations ran once, not once per open.
+      expect(db.prepare('SELECT version FROM schema_version').pluck().all()).toEqual([
+        SCHEMA_VERSION,
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('refuses a database written by a newer schema version', () => {
+    const path = tempDb();
+    const db = new Database(path);
+    db.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER)');
+    db.prepare('INSERT INTO schema_version VALUES (?, 0)').run(SCHEMA_VERSION + 1);
+    db.close();
+    expect(() => sqliteStorage(path)).toThrow(/newer/);
+  });
+
+  it('works in memory', async () => {
+    const storage = sqliteStorage(':memory:');
+    try {
+      await storage.codes.save(code('c'));
+      expect((await storage.codes.consume('c', T)).status).toBe('ok');
+      expect((await storage.codes.consume('c', T)).status).toBe('reused');
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('two instances on one file (two provider processes) share state and race safely', async () => {
+    const path = tempDb();
+    const a = sqliteStorage(path);
+    const b = sqliteStorage(path, { busyTimeoutMs: 2000 });
+    try {
+      await a.codes.save(code('race'));
+      await b.refreshTokens.save(refreshToken('race'));
+      const both = [a, b];
+      const codeResults = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => both[i % 2]!.codes.consume('race', T)),
+      );
+      expect(codeResults.filter((r) => r.status === 'ok')).toHaveLength(1);
+      expect(codeResults.filter((r) => r.status === 'reused')).toHaveLength(49);
+      const tokenResults = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => both[i % 2]!.refreshTokens.consume('race', T)),
+      );
+      expect(tokenResults.filter((r) => r.status === 'ok')).toHaveLength(1);
+      expect(tokenResults.filter((r) => r.status === 'reused')).toHaveLength(49);
+
+      // Writes through one are visible through the other at once.
+      await a.users.put(user('sub-1', 'alice'));
+      await expect(b.users.put(user('sub-2', 'alice'))).rejects.toThrow();
+      expect(await b.counters.once('jti', T + 1000, T)).toBe(true);
+      expect(await a.counters.once('jti', T + 1000, T)).toBe(false);
+      await a.grants.revokeAccessToken('at', T + 1000);
+      expect(await b.grants.isAccessTokenRevoked('at', T)).toBe(true);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  describe('separate OS processes on one file', () => {
+    /**
+     * The children run the real adapter: sqlite.ts is transpiled (types stripped, nothing else)
+     * into a temporary module whose `better-sqlite3` import points at this repository's copy.
+     */
+    let moduleDir: string;
+    let childScript: string;
+
+    beforeAll(() => {
+      moduleDir = mkdtempSync(join(tmpdir(), 'gatehouse-sqlite-child-'));
+      const source = readFileSync(fileURLToPath(new URL('./sqlite.ts', import.meta.url)), 'utf8');
+      const { outputText } = ts.transpileModule(source, {
+        compilerOptions: {
+          module: ts.ModuleKind.ESNext,
+          target: ts.ScriptTarget.ES2022,
+          verbatimModuleSyntax: true,
+        },
+      });
+      const betterSqlite = pathToFileURL(createRequire(import.meta.url).resolve('better-sqlite3'));
+      const adapter = outputText.replace(
+        /from ['"]better-sqlite3['"]/,
+        `from ${JSON.stringify(betterSqlite.href)}`,
+      );
+      expect(adapter).toContain(betterSqlite.href);
+      expect(adapter).not.toMatch(/from ['"]\.\//);
+      writeFileSync(join(moduleDir, 'adapter.mjs'), adapter);
+      childScript = join(moduleDir, 'child.mjs');
+      writeFileSync(
+        childScript,
+        `import { sqliteStorage } from './adapter.mjs';
+const [path, count, now] = process.argv.slice(2);
+const n = Number(count);
+const t = Number(now);
+const storage = sqliteStorage(path);
+process.send({ type: 'ready' });
+process.once('message', async () => {
+  const codes = [];
+  const tokens = [];
+  const hits = [];
+  for (let i = 0; i < n; i++) {
+    codes.push((await storage.codes.consume('code-' + i, t)).status);
+    tokens.push((await storage.refreshTokens.consume('rt-' + i, t)).status);
+    hits.push(await storage.counters.hit('shared', 60000, t));
+  }
+  await storage.close();
+  process.send({ type: 'done', codes, tokens, hits }, () => process.disconnect());
+});
+`,
+      );
+    });
+    afterAll(() => {
+      if (moduleDir) rmSync(moduleDir, { recursive: true, force: true });
+    });
+
+    interface Done {
+      type: 'done';
+      codes: string[];
+      tokens: string[];
+      hits: number[];
+    }
+
+    it('4 processes consuming the same codes and tokens: each is ok exactly once', async () => {
+      const path = tempDb();
+      const processes = 4;
+      const count = 150;
+      const children: ChildProcess[] = [];
+      const ready: Promise<void>[] = [];
+      const done: Promise<Done>[] = [];
+      let parent: Storage | undefined;
+      try {
+        for (let p = 0; p < processes; p++) {
+          // The children open (and migrate) the new file concurrently.
+          const child = fork(childScript, [path, String(count), String(T)], {
+            execArgv: [],
+            stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+          });
+          children.push(child);
+          const exited = new Promise<never>((_, reject) =>
+            child.once('exit', (code) => reject(new Error(`child exited early (${code})`))),
+          );
+          ready.push(
+            Promise.race([
+              new Promise<void>((resolve) =>
+                child.on('message', (m: { type: string }) => m.type === 'ready' && resolve()),
+              ),
+              exited,
+            ]),
+          );
+          done.push(
+            Promise.race([
+              new Promise<Done>((resolve) =>
+                child.on('message', (m: Done) => m.type === 'done' && resolve(m)),
+              ),
+              exited,
+            ]),
+          );
+        }
+        await Promise.all(ready);
+
+        parent = sqliteStorage(path);
+        for (let i = 0; i < count; i++) {
+          await parent.codes.save(code(`code-${i}`));
+          await parent.refreshTokens.save(refreshToken(`rt-${i}`));
+        }
+        for (const child of children) child.send('go');
+        const results = await Promise.all(done);
+
+        for (let i = 0; i < count; i++) {
+          const codeStatuses = results.map((r) => r.codes[i]);
+          expect(
+            codeStatuses.filter((s) => s === 'ok'),
+            `code-${i}`,
+          ).toHaveLength(1);
+          expect(codeStatuses.filter((s) => s === 'reused')).toHaveLength(processes - 1);
+          const tokenStatuses = results.map((r) => r.tokens[i]);
+          expect(
+            tokenStatuses.filter((s) => s === 'ok'),
+            `rt-${i}`,
+          ).toHaveLength(1);
+          expect(tokenStatuses.filter((s) => s === 'reused')).toHaveLength(processes - 1);
+        }
+        // Every hit from every process was counted once: the counts are exactly 1..total.
+        const hits = results.flatMap((r) => r.hits).sort((a, b) => a - b);
+        expect(hits).toEqual(Array.from({ length: processes * count }, (_, i) => i + 1));
+      } finally {
+        for (const child of children) if (child.exitCode === null) child.kill();
+        await parent?.close();
+      }
+
+      const db = new Database(path, { readonly: true });
+      try {
+        expect(db.prepare('SELECT version FROM schema_version').pluck().all()).toEqual([
+          SCHEMA_VERSION,
+        ]);
+      } finally {
+        db.close();
+      }
+    });
+  });
+});

@@ -1,0 +1,495 @@
+/**
+ * The SQLite adapter (better-sqlite3). One file holds everything; several `sqliteStorage`
+ * instances — in one process or in several — may open the same file at once: the database runs in
+ * WAL mode with a busy timeout, and every single-use operation (codes, refresh tokens, replay keys,
+ * counters) is one atomic SQL statement, so it holds across connections and processes.
+ *
+ * better-sqlite3 is synchronous; the methods are `async` only to fit the storage interfaces.
+ * Records are stored as JSON text beside the indexed columns (keys, expiry, username) that the
+ * queries need, so every read returns a fresh object.
+ */
+import Database from 'better-sqlite3';
+import type {
+  AuthorizationCode,
+  Client,
+  ConsumeResult,
+  Grant,
+  Interaction,
+  RefreshToken,
+  Session,
+  Storage,
+  StoredKey,
+  User,
+} from './types.js';
+
+export interface SqliteStorageOptions {
+  /** How long a statement waits for another connection's write lock, in ms. Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+export interface Migration {
+  version: number;
+  sql: string;
+}
+
+/**
+ * Numbered schema migrations, applied in order at open. Never edit a released migration: append a
+ * new one. The versions applied are recorded in `schema_version`.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE clients (
+        client_id TEXT PRIMARY KEY,
+        data TEXT NOT NULL
+      );
+      CREATE TABLE users (
+        sub TEXT PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        data TEXT NOT NULL
+      );
+      CREATE TABLE codes (
+        id TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER
+      );
+      CREATE INDEX codes_expires_at ON codes (expires_at);
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX sessions_expires_at ON sessions (expires_at);
+      CREATE TABLE interactions (
+        id TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX interactions_expires_at ON interactions (expires_at);
+      CREATE TABLE grants (
+        id TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      );
+      CREATE INDEX grants_expires_at ON grants (expires_at);
+      CREATE TABLE revoked_access_tokens (
+        jti TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX revoked_access_tokens_expires_at ON revoked_access_tokens (expires_at);
+      CREATE TABLE refresh_tokens (
+        id TEXT PRIMARY KEY,
+        grant_id TEXT NOT NULL,
+        data TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER
+      );
+      CREATE INDEX refresh_tokens_grant_id ON refresh_tokens (grant_id);
+      CREATE INDEX refresh_tokens_expires_at ON refresh_tokens (expires_at);
+      CREATE TABLE consents (
+        sub TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (sub, client_id)
+      );
+      CREATE TABLE keys (
+        kid TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        data TEXT NOT NULL
+      );
+      CREATE INDEX keys_created_at ON keys (created_at);
+      CREATE TABLE counters (
+        key TEXT PRIMARY KEY,
+        count INTEGER NOT NULL,
+        reset_at INTEGER NOT NULL
+      );
+      CREATE INDEX counters_reset_at ON counters (reset_at);
+      CREATE TABLE once_keys (
+        key TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX once_keys_expires_at ON once_keys (expires_at);
+    `,
+  },
+];
+
+/** The schema version this adapter writes. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/**
+ * Marks an authorization code used, atomically: only an unused, unexpired code matches, and of
+ * concurrent statements (any connection, any process) exactly one updates the row and gets its
+ * data back. Parameters: `@id`, `@now`.
+ */
+export const CONSUME_CODE_SQL =
+  'UPDATE codes SET used_at = @now WHERE id = @id AND used_at IS NULL AND expires_at > @now RETURNING data';
+
+/** Rotates a refresh token, atomically, like {@link CONSUME_CODE_SQL}. */
+export const CONSUME_REFRESH_TOKEN_SQL =
+  'UPDATE refresh_tokens SET used_at = @now WHERE id = @id AND used_at IS NULL AND expires_at > @now RETURNING data';
+
+function migrate(db: Database.Database): void {
+  // IMMEDIATE: the write lock is taken first, so two processes opening a new file at once
+  // serialise here instead of both applying migration 1.
+  db.transaction(() => {
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)',
+    );
+    const current =
+      db.prepare<[], number | null>('SELECT max(version) FROM schema_version').pluck().get() ?? 0;
+    if (current > SCHEMA_VERSION) {
+      throw new Error(
+        `database schema version ${current} is newer than this version of Gatehouse supports (${SCHEMA_VERSION})`,
+      );
+    }
+    const record = db.prepare<[number, number]>(
+      'INSERT INTO schema_version (version, applied_at) VALUES (?, ?)',
+    );
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= current) continue;
+      db.exec(migration.sql);
+      record.run(migration.version, Date.now());
+    }
+  }).immediate();
+}
+
+const parse = <T>(json: string): T => JSON.parse(json) as T;
+
+/** Sorts like the memory adapter: by `localeCompare`, ties kept in insertion (rowid) order. */
+function sortBy<T>(items: T[], key: (item: T) => string): T[] {
+  return items.sort((a, b) => key(a).localeCompare(key(b)));
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return (
+    error instanceof Error && (error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE'
+  );
+}
+
+interface ConsumableRow {
+  data: string;
+  used_at: number | null;
+}
+
+/** Opens (creating and migrating if needed) the SQLite database at `path`. */
+export function sqliteStorage(path: string, options: SqliteStorageOptions = {}): Storage {
+  const db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+
+  const q = {
+    clientGet: db.prepare<[string], string>('SELECT data FROM clients WHERE client_id = ?').pluck(),
+    clientList: db.prepare<[], string>('SELECT data FROM clients ORDER BY rowid').pluck(),
+    clientPut: db.prepare<[string, string]>(
+      'INSERT INTO clients (client_id, data) VALUES (?, ?) ON CONFLICT (client_id) DO UPDATE SET data = excluded.data',
+    ),
+    clientRemove: db.prepare<[string]>('DELETE FROM clients WHERE client_id = ?'),
+
+    userGet: db.prepare<[string], string>('SELECT data FROM users WHERE sub = ?').pluck(),
+    userByName: db.prepare<[string], string>('SELECT data FROM users WHERE username = ?').pluck(),
+    userList: db.prepare<[], string>('SELECT data FROM users ORDER BY rowid').pluck(),
+    // Upsert on `sub` only: a username held by another sub violates UNIQUE and throws (whereas
+    // INSERT OR REPLACE would silently delete the other user).
+    userPut: db.prepare<[string, string, string]>(
+      'INSERT INTO users (sub, username, data) VALUES (?, ?, ?) ON CONFLICT (sub) DO UPDATE SET username = excluded.username, data = excluded.data',
+    ),
+    userRemove: db.prepare<[string]>('DELETE FROM users WHERE sub = ?'),
+
+    codeSave: db.prepare<[string, string, number]>(
+      'INSERT INTO codes (id, data, expires_at, used_at) VALUES (?, ?, ?, NULL) ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at, used_at = NULL',
+    ),
+    codeConsume: db.prepare<{ id: string; now: number }, string>(CONSUME_CODE_SQL).pluck(),
+    codeLookup: db.prepare<[string, number], ConsumableRow>(
+      'SELECT data, used_at FROM codes WHERE id = ? AND expires_at > ?',
+    ),
+
+    sessionGet: db
+      .prepare<[string, number], string>(
+        'SELECT data FROM sessions WHERE id = ? AND expires_at > ?',
+      )
+      .pluck(),
+    sessionPut: db.prepare<[string, string, number]>(
+      'INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at',
+    ),
+    sessionRemove: db.prepare<[string]>('DELETE FROM sessions WHERE id = ?'),
+
+    interactionGet: db
+      .prepare<[string, number], string>(
+        'SELECT data FROM interactions WHERE id = ? AND expires_at > ?',
+      )
+      .pluck(),
+    interactionPut: db.prepare<[string, string, number]>(
+      'INSERT INTO interactions (id, data, expires_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at',
+    ),
+    interactionRemove: db.prepare<[string]>('DELETE FROM interactions WHERE id = ?'),
+
+    grantGet: db.prepare<[string], { data: string; revoked_at: number | null }>(
+      'SELECT data, revoked_at FROM grants WHERE id = ?',
+    ),
+    grantPut: db.prepare<[string, string, number, number | null]>(
+      'INSERT INTO grants (id, data, expires_at, revoked_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at, revoked_at = excluded.revoked_at',
+    ),
+    grantRevoke: db.prepare<[number, string]>(
+      'UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
+    ),
+    accessTokenRevoke: db.prepare<[string, number]>(
+      'INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at',
+    ),
+    accessTokenRevoked: db
+      .prepare<[string, number], number>(
+        'SELECT 1 FROM revoked_access_tokens WHERE jti = ? AND expires_at > ?',
+      )
+      .pluck(),
+
+    refreshSave: db.prepare<[string, string, string, number]>(
+      'INSERT INTO refresh_tokens (id, grant_id, data, expires_at, used_at) VALUES (?, ?, ?, ?, NULL) ON CONFLICT (id) DO UPDATE SET grant_id = excluded.grant_id, data = excluded.data, expires_at = excluded.expires_at, used_at = NULL',
+    ),
+    refreshConsume: db
+      .prepare<{ id: string; now: number }, string>(CONSUME_REFRESH_TOKEN_SQL)
+      .pluck(),
+    refreshLookup: db.prepare<[string, number], ConsumableRow>(
+      'SELECT data, used_at FROM refresh_tokens WHERE id = ? AND expires_at > ?',
+    ),
+    refreshGet: db
+      .prepare<[string, number], string>(
+        'SELECT data FROM refresh_tokens WHERE id = ? AND used_at IS NULL AND expires_at > ?',
+      )
+      .pluck(),
+    refreshRemove: db
+      .prepare<[string], string>('DELETE FROM refresh_tokens WHERE id = ? RETURNING data')
+      .pluck(),
+
+    consentGet: db
+      .prepare<[string, string], string>(
+        'SELECT scopes FROM consents WHERE sub = ? AND client_id = ?',
+      )
+      .pluck(),
+    consentPut: db.prepare<[string, string, string, number]>(
+      'INSERT INTO consents (sub, client_id, scopes, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (sub, client_id) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at',
+    ),
+
+    keyList: db.prepare<[], string>('SELECT data FROM keys ORDER BY created_at, rowid').pluck(),
+    keyPut: db.prepare<[string, number, string]>(
+      'INSERT INTO keys (kid, created_at, data) VALUES (?, ?, ?) ON CONFLICT (kid) DO UPDATE SET created_at = excluded.created_at, data = excluded.data',
+    ),
+    keyRemove: db.prepare<[string]>('DELETE FROM keys WHERE kid = ?'),
+
+    // A fixed window that starts at the first hit: an expired window restarts at 1. The SET
+    // expressions all see the row as it was before the update.
+    counterHit: db
+      .prepare<{ key: string; now: number; resetAt: number }, number>(
+        `INSERT INTO counters (key, count, reset_at) VALUES (@key, 1, @resetAt)
+         ON CONFLICT (key) DO UPDATE SET
+           count = CASE WHEN reset_at <= @now THEN 1 ELSE count + 1 END,
+           reset_at = CASE WHEN reset_at <= @now THEN excluded.reset_at ELSE reset_at END
+         RETURNING count`,
+      )
+      .pluck(),
+    counterReset: db.prepare<[string]>('DELETE FROM counters WHERE key = ?'),
+    // Inserts, or replaces a key whose time is up; RETURNING yields a row only if either happened.
+    once: db
+      .prepare<{ key: string; expiresAt: number; now: number }, number>(
+        `INSERT INTO once_keys (key, expires_at) VALUES (@key, @expiresAt)
+         ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
+           WHERE once_keys.expires_at <= @now
+         RETURNING 1`,
+      )
+      .pluck(),
+
+    sweep: [
+      'DELETE FROM codes WHERE expires_at <= ?',
+      'DELETE FROM refresh_tokens WHERE expires_at <= ?',
+      'DELETE FROM sessions WHERE expires_at <= ?',
+      'DELETE FROM interactions WHERE expires_at <= ?',
+      'DELETE FROM grants WHERE expires_at <= ?',
+      'DELETE FROM revoked_access_tokens WHERE expires_at <= ?',
+      'DELETE FROM counters WHERE reset_at <= ?',
+      'DELETE FROM once_keys WHERE expires_at <= ?',
+    ].map((sql) => db.prepare<[number]>(sql)),
+  };
+
+  const sweep = db.transaction((now: number) => {
+    for (const statement of q.sweep) statement.run(now);
+  });
+
+  function consume<T>(
+    update: Database.Statement<{ id: string; now: number }, string>,
+    lookup: Database.Statement<[string, number], ConsumableRow>,
+    id: string,
+    now: number,
+  ): ConsumeResult<T> {
+    // The UPDATE is the atomic step. When it matches nothing the lookup tells a replay from an
+    // unknown or expired record. A row found unused means it was (re)saved in between: retry.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const data = update.get({ id, now });
+      if (data !== undefined) return { status: 'ok', record: parse<T>(data) };
+      const row = lookup.get(id, now);
+      if (!row) return { status: 'missing' };
+      if (row.used_at !== null) return { status: 'reused', record: parse<T>(row.data) };
+    }
+    throw new Error('storage: record kept changing during consume');
+  }
+
+  return {
+    clients: {
+      async get(clientId) {
+        const data = q.clientGet.get(clientId);
+        return data === undefined ? undefined : parse<Client>(data);
+      },
+      async list() {
+        return sortBy(q.clientList.all().map(parse<Client>), (c) => c.client_id);
+      },
+      async put(client) {
+        q.clientPut.run(client.client_id, JSON.stringify(client));
+      },
+      async remove(clientId) {
+        return q.clientRemove.run(clientId).changes > 0;
+      },
+    },
+    users: {
+      async get(sub) {
+        const data = q.userGet.get(sub);
+        return data === undefined ? undefined : parse<User>(data);
+      },
+      async findByUsername(username) {
+        const data = q.userByName.get(username.toLowerCase());
+        return data === undefined ? undefined : parse<User>(data);
+      },
+      async list() {
+        return sortBy(q.userList.all().map(parse<User>), (u) => u.username);
+      },
+      async put(user) {
+        try {
+          q.userPut.run(user.sub, user.username, JSON.stringify(user));
+        } catch (error) {
+          if (isUniqueViolation(error)) {
+            throw new Error(`username ${user.username} is taken`, { cause: error });
+          }
+          throw error;
+        }
+      },
+      async remove(sub) {
+        return q.userRemove.run(sub).changes > 0;
+      },
+    },
+    codes: {
+      async save(code) {
+        q.codeSave.run(code.id, JSON.stringify(code), code.expiresAt);
+      },
+      async consume(id, now) {
+        return consume<AuthorizationCode>(q.codeConsume, q.codeLookup, id, now);
+      },
+    },
+    sessions: {
+      async get(id, now) {
+        const data = q.sessionGet.get(id, now);
+        return data === undefined ? undefined : parse<Session>(data);
+      },
+      async put(session) {
+        q.sessionPut.run(session.id, JSON.stringify(session), session.expiresAt);
+      },
+      async remove(id) {
+        q.sessionRemove.run(id);
+      },
+    },
+    interactions: {
+      async get(id, now) {
+        const data = q.interactionGet.get(id, now);
+        return data === undefined ? undefined : parse<Interaction>(data);
+      },
+      async put(interaction) {
+        q.interactionPut.run(interaction.id, JSON.stringify(interaction), interaction.expiresAt);
+      },
+      async remove(id) {
+        q.interactionRemove.run(id);
+      },
+    },
+    grants: {
+      async get(id) {
+        const row = q.grantGet.get(id);
+        if (!row) return undefined;
+        const grant = parse<Grant>(row.data);
+        if (row.revoked_at !== null) grant.revokedAt = row.revoked_at;
+        return grant;
+      },
+      async put(grant) {
+        // `revokedAt` lives in its own column so that `revoke` is a single conditional UPDATE.
+        const { revokedAt, ...rest } = grant;
+        q.grantPut.run(grant.id, JSON.stringify(rest), grant.expiresAt, revokedAt ?? null);
+      },
+      async revoke(id, now) {
+        q.grantRevoke.run(now, id);
+      },
+      async revokeAccessToken(jti, expiresAt) {
+        q.accessTokenRevoke.run(jti, expiresAt);
+      },
+      async isAccessTokenRevoked(jti, now) {
+        return q.accessTokenRevoked.get(jti, now) !== undefined;
+      },
+    },
+    refreshTokens: {
+      async save(token) {
+        q.refreshSave.run(token.id, token.grantId, JSON.stringify(token), token.expiresAt);
+      },
+      async consume(id, now) {
+        return consume<RefreshToken>(q.refreshConsume, q.refreshLookup, id, now);
+      },
+      async get(id, now) {
+        const data = q.refreshGet.get(id, now);
+        return data === undefined ? undefined : parse<RefreshToken>(data);
+      },
+      async remove(id) {
+        const data = q.refreshRemove.get(id);
+        return data === undefined ? undefined : parse<RefreshToken>(data);
+      },
+    },
+    consents: {
+      async get(sub, clientId) {
+        const scopes = q.consentGet.get(sub, clientId);
+        return scopes === undefined ? undefined : parse<string[]>(scopes);
+      },
+      async put(sub, clientId, scopes, now) {
+        q.consentPut.run(sub, clientId, JSON.stringify(scopes), now);
+      },
+    },
+    keys: {
+      async list() {
+        return q.keyList.all().map(parse<StoredKey>);
+      },
+      async put(key) {
+        q.keyPut.run(key.kid, key.createdAt, JSON.stringify(key));
+      },
+      async remove(kid) {
+        return q.keyRemove.run(kid).changes > 0;
+      },
+    },
+    counters: {
+      async hit(key, windowMs, now) {
+        return q.counterHit.get({ key, now, resetAt: now + windowMs })!;
+      },
+      async reset(key) {
+        q.counterReset.run(key);
+      },
+      async once(key, expiresAt, now) {
+        return q.once.get({ key, expiresAt, now }) !== undefined;
+      },
+    },
+    async sweep(now) {
+      sweep(now);
+    },
+    async close() {
+      if (db.open) db.close();
+    },
+  };
+}
