@@ -1,5 +1,10 @@
 /** Turning client input (configuration file, CLI) into a stored client, with type defaults. */
-import { type ClientInput, clientInputSchema, clientProblems, ConfigError } from './config/schema.js';
+import {
+  type ClientInput,
+  ConfigError,
+  clientInputSchema,
+  clientProblems,
+} from './config/schema.js';
 import type { Secrets } from './keys/secrets.js';
 import type { Client } from './storage/types.js';
 
@@ -22,7 +27,9 @@ export async function clientFromInput(
   const prefix = options.prefix ?? 'client';
   const parsed = clientInputSchema.safeParse(input);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${prefix}.${i.path.join('.')}: ${i.message}`));
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${prefix}.${i.path.join('.')}: ${i.message}`),
+    );
   }
   const c = parsed.data;
   const problems = clientProblems(c, options.development, prefix);
@@ -33,9 +40,11 @@ export async function clientFromInput(
     type: c.type,
     redirect_uris: c.redirect_uris,
     post_logout_redirect_uris: c.post_logout_redirect_uris,
-    token_endpoint_auth_method: c.token_endpoint_auth_method ?? (pub ? 'none' : 'client_secret_basic'),
+    token_endpoint_auth_method:
+      c.token_endpoint_auth_method ?? (pub ? 'none' : 'client_secret_basic'),
     grant_types:
-      c.grant_types ?? (c.type === 'service' ? ['client_credentials'] : ['authorization_code', 'refresh_token']),
+      c.grant_types ??
+      (c.type === 'service' ? ['client_credentials'] : ['authorization_code', 'refresh_token']),
     scope: c.scope ?? (c.type === 'service' ? '' : DEFAULT_CLIENT_SCOPE),
     id_token_signed_response_alg: c.id_token_signed_response_alg,
     allowed_origins: c.allowed_origins,
@@ -44,7 +53,8 @@ export async function clientFromInput(
     updated_at: options.now,
   };
   if (c.client_name !== undefined) client.client_name = c.client_name;
-  if (c.client_secret !== undefined) client.client_secret_hash = await secrets.hashClientSecret(c.client_secret);
+  if (c.client_secret !== undefined)
+    client.client_secret_hash = await secrets.hashClientSecret(c.client_secret);
   if (c.require_signed_request_object !== undefined) {
     client.require_signed_request_object = c.require_signed_request_object;
   }

@@ -5,9 +5,14 @@
  */
 import { ERRORS, OAuthError, randomToken } from '@gatehouse/oauth';
 import { clientFromInput } from './clients.js';
-import { type ConfigInput, parseConfig, type ProviderConfig } from './config/schema.js';
+import { type ConfigInput, type ProviderConfig, parseConfig } from './config/schema.js';
 import { handleAuthorize } from './engine/authorize.js';
-import { type Engine, endpointsFor, type RequestContext, type RequestInfo } from './engine/context.js';
+import {
+  type Engine,
+  endpointsFor,
+  type RequestContext,
+  type RequestInfo,
+} from './engine/context.js';
 import { handleDiscovery, handleJwks } from './engine/discovery.js';
 import { errorPage, toResponse } from './engine/errors.js';
 import { html } from './engine/http.js';
@@ -62,7 +67,14 @@ const ROUTES: Record<string, Route> = {
   '/v1/oauth/revoke': handleRevocation,
   '/v1/oauth/introspect': handleIntrospection,
   '/v1/oauth/logout': handleLogout,
-  '/errors': (e) => html(e.pages.errorsReference({ issuer: e.config.issuer, entries: [...ERRORS.values()], stylesheetHref: e.endpoints.stylesheet })),
+  '/errors': (e) =>
+    html(
+      e.pages.errorsReference({
+        issuer: e.config.issuer,
+        entries: [...ERRORS.values()],
+        stylesheetHref: e.endpoints.stylesheet,
+      }),
+    ),
   '/assets/gatehouse.css': (e) =>
     new Response(e.pages.stylesheet, {
       headers: {
@@ -134,13 +146,27 @@ export async function createProvider(options: ProviderOptions): Promise<Provider
     };
     const path = url.pathname.startsWith(base) ? url.pathname.slice(base.length) : url.pathname;
     try {
-      const route = ROUTES[path] ?? (path.startsWith('/interaction/') ? handleInteraction : undefined);
+      const route =
+        ROUTES[path] ?? (path.startsWith('/interaction/') ? handleInteraction : undefined);
       if (!route) {
-        return errorPage(engine, ctx, new OAuthError('invalid_request', `no such page: ${url.pathname}`, { status: 404 }));
+        return errorPage(
+          engine,
+          ctx,
+          new OAuthError('invalid_request', `no such page: ${url.pathname}`, { status: 404 }),
+        );
       }
       return await route(engine, ctx);
     } catch (err) {
-      return toResponse(engine, ctx, err, path === '/v1/oauth/authorize' || path.startsWith('/interaction/') || path === '/v1/oauth/logout' ? 'page' : 'json');
+      return toResponse(
+        engine,
+        ctx,
+        err,
+        path === '/v1/oauth/authorize' ||
+          path.startsWith('/interaction/') ||
+          path === '/v1/oauth/logout'
+          ? 'page'
+          : 'json',
+      );
     }
   }
 

@@ -2,8 +2,9 @@
  * The provider's configuration: one typed, validated object. Every default lives here. Invalid
  * settings fail at start with a message that names the setting (`clients[0].redirect_uris[1]`).
  */
-import { z } from 'zod';
+
 import { GatehouseError } from '@gatehouse/oauth';
+import { z } from 'zod';
 
 const CLIENT_ID = /^[\x21-\x7e]{1,255}$/;
 
@@ -15,9 +16,19 @@ const ttlSchema = z
     accessToken: z.number().int().min(30).max(86_400).default(3600),
     idToken: z.number().int().min(30).max(86_400).default(3600),
     /** Refresh token (absolute lifetime of the grant). */
-    refreshToken: z.number().int().min(60).max(31_536_000).default(30 * 86_400),
+    refreshToken: z
+      .number()
+      .int()
+      .min(60)
+      .max(31_536_000)
+      .default(30 * 86_400),
     /** IdP session (the browser stays signed in at the provider). */
-    session: z.number().int().min(60).max(31_536_000).default(14 * 86_400),
+    session: z
+      .number()
+      .int()
+      .min(60)
+      .max(31_536_000)
+      .default(14 * 86_400),
     /** Time a user has to finish signing in / consenting. */
     interaction: z.number().int().min(60).max(3600).default(900),
   })
@@ -184,7 +195,14 @@ function checkIssuer(issuer: string, issues: string[]): boolean {
   return false;
 }
 
-const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'file:', 'vbscript:', 'blob:', 'about:']);
+const FORBIDDEN_SCHEMES = new Set([
+  'javascript:',
+  'data:',
+  'file:',
+  'vbscript:',
+  'blob:',
+  'about:',
+]);
 
 /**
  * Checks one redirect URI for a client type. https everywhere; http only on loopback — for native
@@ -228,7 +246,9 @@ export function clientProblems(
   const method = client.token_endpoint_auth_method;
   if (pub) {
     if (method !== undefined && method !== 'none') {
-      issues.push(`${prefix}.token_endpoint_auth_method: ${client.type} clients are public and use "none"`);
+      issues.push(
+        `${prefix}.token_endpoint_auth_method: ${client.type} clients are public and use "none"`,
+      );
     }
     if (client.client_secret !== undefined) {
       issues.push(`${prefix}.client_secret: ${client.type} clients are public and have no secret`);
@@ -238,7 +258,9 @@ export function clientProblems(
     }
   } else {
     if (method === 'none') {
-      issues.push(`${prefix}.token_endpoint_auth_method: ${client.type} clients are confidential and must authenticate`);
+      issues.push(
+        `${prefix}.token_endpoint_auth_method: ${client.type} clients are confidential and must authenticate`,
+      );
     }
     const m = method ?? 'client_secret_basic';
     if ((m === 'client_secret_basic' || m === 'client_secret_post') && !client.client_secret) {
@@ -252,7 +274,7 @@ export function clientProblems(
     if (client.redirect_uris.length > 0) {
       issues.push(`${prefix}.redirect_uris: service clients have no redirect URIs`);
     }
-    if (client.grant_types && client.grant_types.some((g) => g !== 'client_credentials')) {
+    if (client.grant_types?.some((g) => g !== 'client_credentials')) {
       issues.push(`${prefix}.grant_types: service clients only use client_credentials`);
     }
   } else {
@@ -276,7 +298,10 @@ export function clientProblems(
     try {
       ok = new URL(origin).origin === origin;
     } catch {}
-    if (!ok) issues.push(`${prefix}.allowed_origins[${i}]: "${origin}" is not an origin (scheme://host[:port])`);
+    if (!ok)
+      issues.push(
+        `${prefix}.allowed_origins[${i}]: "${origin}" is not an origin (scheme://host[:port])`,
+      );
   });
   if (client.jwks_uri !== undefined) {
     try {
@@ -302,7 +327,8 @@ export function parseConfig(input: unknown): ProviderConfig {
   const development = checkIssuer(config.issuer, issues);
   const ids = new Set<string>();
   config.clients.forEach((client, i) => {
-    if (ids.has(client.client_id)) issues.push(`clients[${i}].client_id: "${client.client_id}" appears twice`);
+    if (ids.has(client.client_id))
+      issues.push(`clients[${i}].client_id: "${client.client_id}" appears twice`);
     ids.add(client.client_id);
     issues.push(...clientProblems(client, development, `clients[${i}]`));
   });

@@ -28,7 +28,8 @@ export interface KeyManager {
 }
 
 async function generate(alg: SigningAlg, secrets: Secrets, now: number): Promise<StoredKey> {
-  const options = alg === 'RS256' ? { extractable: true, modulusLength: 2048 } : { extractable: true };
+  const options =
+    alg === 'RS256' ? { extractable: true, modulusLength: 2048 } : { extractable: true };
   const { publicKey, privateKey } = await generateKeyPair(alg, options);
   const publicJwk = await exportJWK(publicKey);
   const privateJwk = await exportJWK(privateKey);

@@ -39,26 +39,35 @@ export async function createSecrets(secret: string): Promise<Secrets> {
   const master = await crypto.subtle.importKey('raw', encoder.encode(secret), 'HKDF', false, [
     'deriveKey',
   ]);
-  const aes = await derive(master, 'gatehouse/v1/key-encryption', { name: 'AES-GCM', length: 256 }, [
-    'encrypt',
-    'decrypt',
-  ]);
+  const aes = await derive(
+    master,
+    'gatehouse/v1/key-encryption',
+    { name: 'AES-GCM', length: 256 },
+    ['encrypt', 'decrypt'],
+  );
   const clientSecretKey = await derive(
     master,
     'gatehouse/v1/client-secret',
     { name: 'HMAC', hash: 'SHA-256' },
     ['sign'],
   );
-  const tokenKey = await derive(master, 'gatehouse/v1/token-hash', { name: 'HMAC', hash: 'SHA-256' }, [
-    'sign',
-  ]);
+  const tokenKey = await derive(
+    master,
+    'gatehouse/v1/token-hash',
+    { name: 'HMAC', hash: 'SHA-256' },
+    ['sign'],
+  );
   const hmac = async (key: CryptoKey, value: string) =>
     base64url(new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(value))));
 
   return {
     async encrypt(plaintext) {
       const iv = crypto.getRandomValues(new Uint8Array(12));
-      const ct = await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, aes, encoder.encode(plaintext));
+      const ct = await crypto.subtle.encrypt(
+        { name: 'AES-GCM', iv },
+        aes,
+        encoder.encode(plaintext),
+      );
       return `v1.${base64url(iv)}.${base64url(new Uint8Array(ct))}`;
     },
     async decrypt(sealed) {

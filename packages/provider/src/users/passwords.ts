@@ -16,11 +16,21 @@ export interface PasswordHasher {
 
 const KEY_LENGTH = 32;
 
-function derive(password: string, salt: Buffer, logN: number, r: number, p: number): Promise<Buffer> {
+function derive(
+  password: string,
+  salt: Buffer,
+  logN: number,
+  r: number,
+  p: number,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const N = 2 ** logN;
-    scrypt(password, salt, KEY_LENGTH, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 }, (err, key) =>
-      err ? reject(err) : resolve(key),
+    scrypt(
+      password,
+      salt,
+      KEY_LENGTH,
+      { N, r, p, maxmem: 256 * N * r + 1024 * 1024 },
+      (err, key) => (err ? reject(err) : resolve(key)),
     );
   });
 }
@@ -42,7 +52,13 @@ export function scryptHasher(options: { logN?: number } = {}): PasswordHasher {
       if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
       const [, n, rr, pp, salt, hash] = parts as [string, string, string, string, string, string];
       const expected = Buffer.from(hash, 'base64url');
-      const key = await derive(password, Buffer.from(salt, 'base64url'), Number(n), Number(rr), Number(pp));
+      const key = await derive(
+        password,
+        Buffer.from(salt, 'base64url'),
+        Number(n),
+        Number(rr),
+        Number(pp),
+      );
       return key.length === expected.length && timingSafeEqual(key, expected);
     },
     async dummyVerify(password) {
