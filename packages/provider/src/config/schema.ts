@@ -129,6 +129,12 @@ export const configSchema = z
     throttle: throttleSchema,
     /** Signing algorithm of ID tokens for clients that do not choose one, and of access tokens. */
     defaultSigningAlg: algSchema.default('EdDSA'),
+    /**
+     * Put the claims of the granted scopes (profile, email, address, phone) in the ID token as
+     * well as at UserInfo. OpenID Connect Core §5.4 returns them from UserInfo only when an access
+     * token is issued; set false for that strict reading (the conformance suite warns otherwise).
+     */
+    claimsInIdToken: z.boolean().default(true),
     /** Clock skew allowed when checking times in JWTs the provider receives, in seconds. */
     clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
     /** Trust X-Forwarded-For / X-Forwarded-Proto from a reverse proxy. */

@@ -69,7 +69,7 @@ export async function issueTokens(engine: Engine, input: IssueInput): Promise<To
     if (!user) throw new OAuthError('invalid_grant', 'the user no longer exists');
     const alg = input.client.id_token_signed_response_alg;
     const idClaims: JWTPayload = {
-      ...claimsForScopes(input.scope, user.claims),
+      ...(config.claimsInIdToken ? claimsForScopes(input.scope, user.claims) : {}),
       iss: config.issuer,
       sub: input.sub,
       aud: input.client.client_id,
