@@ -346,8 +346,11 @@ export function needsLogin(
 ): boolean {
   if (!session) return true;
   if (request.prompt.includes('login') || request.prompt.includes('select_account')) return true;
-  if (request.maxAge !== undefined && engine.now() - session.authTime > request.maxAge * 1000)
-    return true;
+  if (request.maxAge !== undefined) {
+    // max_age=0 is prompt=login (OIDC Core §3.1.2.1); otherwise the session may be that old.
+    if (request.maxAge === 0 || engine.now() - session.authTime > request.maxAge * 1000)
+      return true;
+  }
   if (request.hintSub !== undefined && request.hintSub !== session.sub) return true;
   return false;
 }

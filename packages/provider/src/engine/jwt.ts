@@ -34,7 +34,10 @@ export async function verifyOwnJwt(
   if (typeof header.kid !== 'string' || !['EdDSA', 'ES256', 'RS256'].includes(String(header.alg))) {
     throw new InvalidJwt('unexpected header');
   }
-  if (options.typ !== undefined && header.typ?.toLowerCase() !== options.typ)
+  if (
+    options.typ !== undefined &&
+    (typeof header.typ !== 'string' || header.typ.toLowerCase() !== options.typ)
+  )
     throw new InvalidJwt('wrong typ');
   const key = await engine.keys.publicKey(header.kid);
   if (!key) throw new InvalidJwt('unknown key');

@@ -103,16 +103,31 @@ const authorizationCode: GrantHandler = async (engine, ctx, client, form) => {
   return tokens;
 };
 
+/** The scope a refresh request asks for: the granted one, or a subset of it (RFC 6749 §6). */
+function refreshScope(form: Map<string, string>, granted: string[]): string[] {
+  const requested = form.has('scope') ? splitSpaceList(form.get('scope')) : granted;
+  for (const s of requested) {
+    if (!granted.includes(s)) {
+      throw new OAuthError('invalid_scope', `scope '${s}' was not granted to this refresh token`);
+    }
+  }
+  return requested;
+}
+
 const refreshToken: GrantHandler = async (engine, ctx, client, form) => {
   const token = form.get('refresh_token');
   if (!token) throw new OAuthError('invalid_request', 'refresh_token is missing');
   const now = engine.now();
-  const result = await engine.storage.refreshTokens.consume(
-    await engine.secrets.hashToken(token),
-    now,
-  );
-  if (result.status === 'missing')
+  const id = await engine.secrets.hashToken(token);
+  // Refuse a bad request before rotating: a refused refresh must leave the token usable
+  // (RFC 6749 §6 revokes the old token only once a new one is issued).
+  const current = await engine.storage.refreshTokens.get(id, now);
+  if (current) refreshScope(form, splitSpaceList(current.scope));
+
+  const result = await engine.storage.refreshTokens.consume(id, now);
+  if (result.status === 'missing') {
     throw new OAuthError('invalid_grant', 'the refresh token is invalid, expired or revoked');
+  }
   if (result.status === 'reused') {
     // A rotated token came back: someone holds a copy. Revoke the whole family (RFC 9700 §4.14.2).
     await engine.storage.grants.revoke(result.record.grantId, now);
@@ -132,18 +147,16 @@ const refreshToken: GrantHandler = async (engine, ctx, client, form) => {
   }
   const record = result.record;
   if (record.clientId !== client.client_id) {
+    // Another client holding this token means it leaked: revoke the grant.
     await engine.storage.grants.revoke(record.grantId, now);
     throw new OAuthError('invalid_grant', 'the refresh token was issued to another client');
   }
   const grant = await engine.storage.grants.get(record.grantId);
-  if (!grant || grant.revokedAt !== undefined)
+  if (!grant || grant.revokedAt !== undefined) {
     throw new OAuthError('invalid_grant', 'the grant was revoked');
-  const granted = splitSpaceList(record.scope);
-  const requested = form.has('scope') ? splitSpaceList(form.get('scope')) : granted;
-  for (const s of requested) {
-    if (!granted.includes(s))
-      throw new OAuthError('invalid_scope', `scope '${s}' was not granted to this refresh token`);
   }
+  const granted = splitSpaceList(record.scope);
+  const requested = refreshScope(form, granted);
   const tokens = await issueTokens(engine, {
     client,
     grantId: record.grantId,

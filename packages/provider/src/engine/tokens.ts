@@ -11,6 +11,7 @@ import { claimsForScopes } from './scopes.js';
 
 export interface IssueInput {
   client: Client;
+  /** The grant the tokens belong to; empty for client_credentials (no user, no grant). */
   grantId: string;
   sub: string;
   /** Scope of the access token. */
@@ -53,8 +54,9 @@ export async function issueTokens(engine: Engine, input: IssueInput): Promise<To
     iat,
     exp: iat + config.ttl.accessToken,
     jti: accessJti,
-    gid: input.grantId,
   };
+  // Tokens of an authorization carry their grant, so that revoking the grant revokes them.
+  if (input.grantId) accessClaims['gid'] = input.grantId;
   if (input.authTime !== undefined) accessClaims['auth_time'] = Math.floor(input.authTime / 1000);
   const accessToken = await signJwt(engine, config.defaultSigningAlg, 'at+jwt', accessClaims);
   const response: TokenResponse = {
@@ -126,7 +128,8 @@ export async function verifyAccessToken(engine: Engine, token: string): Promise<
   const now = engine.now();
   if (await engine.storage.grants.isAccessTokenRevoked(claims.jti, now))
     throw new InvalidJwt('revoked');
-  if (typeof claims.gid === 'string') {
+  if (claims.gid !== undefined) {
+    if (typeof claims.gid !== 'string') throw new InvalidJwt('gid');
     const grant = await engine.storage.grants.get(claims.gid);
     if (!grant || grant.revokedAt !== undefined) throw new InvalidJwt('grant revoked');
   }

@@ -10,9 +10,12 @@ import { json, readForm } from './http.js';
 import { claimsForScopes } from './scopes.js';
 import { verifyAccessToken } from './tokens.js';
 
+const NO_TOKEN = 'no access token in the request';
+
 function bearerChallenge(engine: Engine, error?: OAuthError): string {
   const parts = [`Bearer realm="${engine.config.issuer}"`];
-  if (error) {
+  // RFC 6750 §3.1: a request with no authentication at all gets no error code.
+  if (error && error.detail !== NO_TOKEN) {
     parts.push(`error="${error.error}"`);
     if (error.errorDescription) parts.push(`error_description="${error.errorDescription}"`);
   }
@@ -47,7 +50,10 @@ async function readToken(ctx: RequestContext): Promise<string> {
     return match[1]!;
   }
   if (fromBody !== undefined) return fromBody;
-  throw new OAuthError('invalid_token', 'the access token is missing', { status: 401 });
+  throw new OAuthError('invalid_token', 'the access token is missing', {
+    status: 401,
+    detail: NO_TOKEN,
+  });
 }
 
 export async function handleUserinfo(engine: Engine, ctx: RequestContext): Promise<Response> {
