@@ -9,8 +9,20 @@ export interface Logger {
 /** Discards everything. */
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
-/** One JSON line per event on stdout/stderr, pino's shape (level, time, msg, fields). */
-export function jsonLogger(minLevel: 'debug' | 'info' | 'warn' | 'error' = 'info'): Logger {
+interface Writable {
+  write(text: string): unknown;
+}
+
+/**
+ * One JSON line per event, pino's shape (level, time, msg, fields): debug and info to `out`,
+ * warn and error to `err` (stdout and stderr unless given).
+ */
+export function jsonLogger(
+  minLevel: 'debug' | 'info' | 'warn' | 'error' = 'info',
+  streams: { out?: Writable; err?: Writable } = {},
+): Logger {
+  const out = streams.out ?? process.stdout;
+  const errStream = streams.err ?? process.stderr;
   const levels = { debug: 20, info: 30, warn: 40, error: 50 } as const;
   const min = levels[minLevel];
   const write = (level: keyof typeof levels) => (obj: object, msg?: string) => {
@@ -21,7 +33,7 @@ export function jsonLogger(minLevel: 'debug' | 'info' | 'warn' | 'error' = 'info
       ...obj,
       ...(msg ? { msg } : {}),
     });
-    (level === 'error' || level === 'warn' ? process.stderr : process.stdout).write(`${line}\n`);
+    (level === 'error' || level === 'warn' ? errStream : out).write(`${line}\n`);
   };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }
