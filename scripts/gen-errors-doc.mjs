@@ -30,11 +30,24 @@ const lines = [
   '|---|---|---|---|',
 ];
 for (const e of ERRORS.values()) {
-  lines.push(`| [\`${e.code}\`](#${e.code}) | ${e.status} | ${e.retryable ? 'yes' : 'no'} | ${e.endpoints.join(', ')} |`);
+  lines.push(
+    `| [\`${e.code}\`](#${e.code}) | ${e.status} | ${e.retryable ? 'yes' : 'no'} | ${e.endpoints.join(', ')} |`,
+  );
 }
 for (const e of ERRORS.values()) {
-  lines.push('', `## ${e.code}`, '', e.meaning, '', `- **Status**: ${e.status}`, `- **Endpoints**: ${e.endpoints.join(', ')}`,
-    `- **Retrying helps**: ${e.retryable ? 'yes' : 'no'}`, `- **Cause**: ${e.cause}`, `- **Fix**: ${e.fix}`, `- **Defined in**: ${e.reference}`);
+  lines.push(
+    '',
+    `## ${e.code}`,
+    '',
+    e.meaning,
+    '',
+    `- **Status**: ${e.status}`,
+    `- **Endpoints**: ${e.endpoints.join(', ')}`,
+    `- **Retrying helps**: ${e.retryable ? 'yes' : 'no'}`,
+    `- **Cause**: ${e.cause}`,
+    `- **Fix**: ${e.fix}`,
+    `- **Defined in**: ${e.reference}`,
+  );
 }
 writeFileSync(new URL('../docs/errors.md', import.meta.url), `${lines.join('\n')}\n`);
 console.log('docs/errors.md written');
