@@ -41,14 +41,14 @@ export interface AuthorizationRequest {
 }
 
 /** The state the steps share. */
-interface AuthzState {
+export interface AuthzState {
   params: Map<string, string>;
   client?: Client;
   redirectUri?: string;
   request: Partial<AuthorizationRequest> & { prompt: string[]; scope: string[] };
 }
 
-type Step = (engine: Engine, ctx: RequestContext, s: AuthzState) => void | Promise<void>;
+export type Step = (engine: Engine, ctx: RequestContext, s: AuthzState) => void | Promise<void>;
 
 const PROMPTS = new Set(['none', 'login', 'consent', 'select_account']);
 const MAX_STATE = 2048;
@@ -266,7 +266,22 @@ const checkIdTokenHint: Step = async (engine, _ctx, s) => {
 };
 
 /** Before these, nothing is redirected; after them, everything is. */
-const UNVERIFIED_STEPS: readonly Step[] = [resolveClient, checkRedirectUri];
+/**
+ * The authorization endpoint's steps, in order. Before `checkRedirectUri` has passed, a failure
+ * is an error page; after it, a redirect to the verified redirect URI.
+ */
+export const AUTHORIZATION_STEPS = {
+  unverified: [resolveClient, checkRedirectUri],
+  request: [
+    checkRequestObject,
+    checkResponseType,
+    checkScope,
+    checkPrompt,
+    checkPkce,
+    checkOtherParams,
+    checkIdTokenHint,
+  ],
+} as const satisfies Record<string, readonly Step[]>;
 const REQUEST_STEPS: readonly Step[] = [
   checkRequestObject,
   checkResponseType,
@@ -300,7 +315,7 @@ export async function handleAuthorize(engine: Engine, ctx: RequestContext): Prom
     request: { prompt: [], scope: [], viaPost: ctx.request.method === 'POST' },
   };
   try {
-    for (const step of UNVERIFIED_STEPS) await step(engine, ctx, s);
+    for (const step of AUTHORIZATION_STEPS.unverified) await step(engine, ctx, s);
   } catch (err) {
     if (err instanceof OAuthError) return errorPage(engine, ctx, err);
     throw err;
@@ -314,7 +329,7 @@ export async function handleAuthorize(engine: Engine, ctx: RequestContext): Prom
       );
     }
     if (state !== undefined) s.request.state = state;
-    for (const step of REQUEST_STEPS) await step(engine, ctx, s);
+    for (const step of AUTHORIZATION_STEPS.request) await step(engine, ctx, s);
     engine.logger.info(
       {
         event: 'authorization_requested',
