@@ -282,15 +282,6 @@ export const AUTHORIZATION_STEPS = {
     checkIdTokenHint,
   ],
 } as const satisfies Record<string, readonly Step[]>;
-const REQUEST_STEPS: readonly Step[] = [
-  checkRequestObject,
-  checkResponseType,
-  checkScope,
-  checkPrompt,
-  checkPkce,
-  checkOtherParams,
-  checkIdTokenHint,
-];
 
 async function readAuthorizationParams(ctx: RequestContext): Promise<Map<string, string>> {
   const query = parseParams(ctx.url.searchParams);
