@@ -265,7 +265,6 @@ const checkIdTokenHint: Step = async (engine, _ctx, s) => {
   }
 };
 
-/** Before these, nothing is redirected; after them, everything is. */
 /**
  * The authorization endpoint's steps, in order. Before `checkRedirectUri` has passed, a failure
  * is an error page; after it, a redirect to the verified redirect URI.
