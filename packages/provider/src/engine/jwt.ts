@@ -15,6 +15,7 @@ export async function signJwt(
 }
 
 const decoder = new TextDecoder();
+const OWN_ALGS = new Set(['EdDSA', 'ES256', 'RS256']);
 
 /**
  * Verifies a JWT signed by one of the provider's keys and returns its claims. Checks signature,
@@ -31,7 +32,9 @@ export async function verifyOwnJwt(
   } catch {
     throw new InvalidJwt('not a JWT');
   }
-  if (typeof header.kid !== 'string' || !['EdDSA', 'ES256', 'RS256'].includes(String(header.alg))) {
+  // Header values come from an attacker: check their types before using them at all.
+  const { kid, alg } = header as { kid?: unknown; alg?: unknown };
+  if (typeof kid !== 'string' || typeof alg !== 'string' || !OWN_ALGS.has(alg)) {
     throw new InvalidJwt('unexpected header');
   }
   if (
@@ -39,11 +42,11 @@ export async function verifyOwnJwt(
     (typeof header.typ !== 'string' || header.typ.toLowerCase() !== options.typ)
   )
     throw new InvalidJwt('wrong typ');
-  const key = await engine.keys.publicKey(header.kid);
+  const key = await engine.keys.publicKey(kid);
   if (!key) throw new InvalidJwt('unknown key');
   let payload: JWTPayload;
   try {
-    const result = await compactVerify(token, key, { algorithms: [String(header.alg)] });
+    const result = await compactVerify(token, key, { algorithms: [alg] });
     payload = JSON.parse(decoder.decode(result.payload)) as JWTPayload;
   } catch {
     throw new InvalidJwt('signature');

@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import ts from 'typescript';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SCHEMA_VERSION, sqliteStorage } from './sqlite.js';
+import { retainNativeHandle, SCHEMA_VERSION, sqliteStorage } from './sqlite.js';
 import { client, code, describeStorage, refreshToken, user } from './storage.suite.js';
 import type { Storage } from './types.js';
 
@@ -66,13 +66,13 @@ describe('sqlite storage', () => {
       await second.close();
     }
 
-    const db = new Database(path, { readonly: true });
+    const db = retainNativeHandle(new Database(path, { readonly: true }));
     try {
-      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(retainNativeHandle(db.prepare('PRAGMA journal_mode')).pluck().get()).toBe('wal');
       // Migrations ran once, not once per open.
-      expect(db.prepare('SELECT version FROM schema_version').pluck().all()).toEqual([
-        SCHEMA_VERSION,
-      ]);
+      expect(
+        retainNativeHandle(db.prepare('SELECT version FROM schema_version')).pluck().all(),
+      ).toEqual([SCHEMA_VERSION]);
     } finally {
       db.close();
     }
@@ -80,9 +80,11 @@ describe('sqlite storage', () => {
 
   it('refuses a database written by a newer schema version', () => {
     const path = tempDb();
-    const db = new Database(path);
+    const db = retainNativeHandle(new Database(path));
     db.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER)');
-    db.prepare('INSERT INTO schema_version VALUES (?, 0)').run(SCHEMA_VERSION + 1);
+    retainNativeHandle(db.prepare('INSERT INTO schema_version VALUES (?, 0)')).run(
+      SCHEMA_VERSION + 1,
+    );
     db.close();
     expect(() => sqliteStorage(path)).toThrow(/newer/);
   });
@@ -259,11 +261,11 @@ process.once('message', async () => {
         await parent?.close();
       }
 
-      const db = new Database(path, { readonly: true });
+      const db = retainNativeHandle(new Database(path, { readonly: true }));
       try {
-        expect(db.prepare('SELECT version FROM schema_version').pluck().all()).toEqual([
-          SCHEMA_VERSION,
-        ]);
+        expect(
+          retainNativeHandle(db.prepare('SELECT version FROM schema_version')).pluck().all(),
+        ).toEqual([SCHEMA_VERSION]);
       } finally {
         db.close();
       }

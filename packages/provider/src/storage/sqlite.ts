@@ -132,6 +132,21 @@ export const CONSUME_CODE_SQL =
 export const CONSUME_REFRESH_TOKEN_SQL =
   'UPDATE refresh_tokens SET used_at = @now WHERE id = @id AND used_at IS NULL AND expires_at > @now RETURNING data';
 
+/**
+ * better-sqlite3 12 on Node 24.20 and later aborts the whole process (a failed CHECK in
+ * node::RemoveEnvironmentCleanupHook) when the garbage collector destroys one of its Database or
+ * Statement objects outside a V8 context. better-sqlite3 13 fixes that but needs Node 22, and
+ * Gatehouse supports Node 20. So every native handle created here stays reachable for the life of
+ * the process: a few kilobytes per opened database, and a provider opens one.
+ */
+const nativeHandles: object[] = [];
+
+/** Keeps a better-sqlite3 object from ever being garbage-collected (see above). */
+export function retainNativeHandle<T extends object>(handle: T): T {
+  nativeHandles.push(handle);
+  return handle;
+}
+
 function migrate(db: Database.Database): void {
   // IMMEDIATE: the write lock is taken first, so two processes opening a new file at once
   // serialise here instead of both applying migration 1.
@@ -140,14 +155,18 @@ function migrate(db: Database.Database): void {
       'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)',
     );
     const current =
-      db.prepare<[], number | null>('SELECT max(version) FROM schema_version').pluck().get() ?? 0;
+      retainNativeHandle(db.prepare<[], number | null>('SELECT max(version) FROM schema_version'))
+        .pluck()
+        .get() ?? 0;
     if (current > SCHEMA_VERSION) {
       throw new Error(
         `database schema version ${current} is newer than this version of Gatehouse supports (${SCHEMA_VERSION})`,
       );
     }
-    const record = db.prepare<[number, number]>(
-      'INSERT INTO schema_version (version, applied_at) VALUES (?, ?)',
+    const record = retainNativeHandle(
+      db.prepare<[number, number]>(
+        'INSERT INTO schema_version (version, applied_at) VALUES (?, ?)',
+      ),
     );
     for (const migration of MIGRATIONS) {
       if (migration.version <= current) continue;
@@ -177,11 +196,14 @@ interface ConsumableRow {
 
 /** Opens (creating and migrating if needed) the SQLite database at `path`. */
 export function sqliteStorage(path: string, options: SqliteStorageOptions = {}): Storage {
-  const db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
+  const db = retainNativeHandle(new Database(path, { timeout: options.busyTimeoutMs ?? 5000 }));
+  // Every statement of this connection is retained (see retainNativeHandle). PRAGMAs go through
+  // exec, which makes no Statement object.
+  const prepare = ((source: string) => retainNativeHandle(db.prepare(source))) as typeof db.prepare;
   try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma('foreign_keys = ON');
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec('PRAGMA synchronous = NORMAL');
+    db.exec('PRAGMA foreign_keys = ON');
     migrate(db);
   } catch (error) {
     db.close();
@@ -189,123 +211,107 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
   }
 
   const q = {
-    clientGet: db.prepare<[string], string>('SELECT data FROM clients WHERE client_id = ?').pluck(),
-    clientList: db.prepare<[], string>('SELECT data FROM clients ORDER BY rowid').pluck(),
-    clientPut: db.prepare<[string, string]>(
+    clientGet: prepare<[string], string>('SELECT data FROM clients WHERE client_id = ?').pluck(),
+    clientList: prepare<[], string>('SELECT data FROM clients ORDER BY rowid').pluck(),
+    clientPut: prepare<[string, string]>(
       'INSERT INTO clients (client_id, data) VALUES (?, ?) ON CONFLICT (client_id) DO UPDATE SET data = excluded.data',
     ),
-    clientRemove: db.prepare<[string]>('DELETE FROM clients WHERE client_id = ?'),
+    clientRemove: prepare<[string]>('DELETE FROM clients WHERE client_id = ?'),
 
-    userGet: db.prepare<[string], string>('SELECT data FROM users WHERE sub = ?').pluck(),
-    userByName: db.prepare<[string], string>('SELECT data FROM users WHERE username = ?').pluck(),
-    userList: db.prepare<[], string>('SELECT data FROM users ORDER BY rowid').pluck(),
+    userGet: prepare<[string], string>('SELECT data FROM users WHERE sub = ?').pluck(),
+    userByName: prepare<[string], string>('SELECT data FROM users WHERE username = ?').pluck(),
+    userList: prepare<[], string>('SELECT data FROM users ORDER BY rowid').pluck(),
     // Upsert on `sub` only: a username held by another sub violates UNIQUE and throws (whereas
     // INSERT OR REPLACE would silently delete the other user).
-    userPut: db.prepare<[string, string, string]>(
+    userPut: prepare<[string, string, string]>(
       'INSERT INTO users (sub, username, data) VALUES (?, ?, ?) ON CONFLICT (sub) DO UPDATE SET username = excluded.username, data = excluded.data',
     ),
-    userRemove: db.prepare<[string]>('DELETE FROM users WHERE sub = ?'),
+    userRemove: prepare<[string]>('DELETE FROM users WHERE sub = ?'),
 
-    codeSave: db.prepare<[string, string, number]>(
+    codeSave: prepare<[string, string, number]>(
       'INSERT INTO codes (id, data, expires_at, used_at) VALUES (?, ?, ?, NULL) ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at, used_at = NULL',
     ),
-    codeConsume: db.prepare<{ id: string; now: number }, string>(CONSUME_CODE_SQL).pluck(),
-    codeLookup: db.prepare<[string, number], ConsumableRow>(
+    codeConsume: prepare<{ id: string; now: number }, string>(CONSUME_CODE_SQL).pluck(),
+    codeLookup: prepare<[string, number], ConsumableRow>(
       'SELECT data, used_at FROM codes WHERE id = ? AND expires_at > ?',
     ),
 
-    sessionGet: db
-      .prepare<[string, number], string>(
-        'SELECT data FROM sessions WHERE id = ? AND expires_at > ?',
-      )
-      .pluck(),
-    sessionPut: db.prepare<[string, string, number]>(
+    sessionGet: prepare<[string, number], string>(
+      'SELECT data FROM sessions WHERE id = ? AND expires_at > ?',
+    ).pluck(),
+    sessionPut: prepare<[string, string, number]>(
       'INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at',
     ),
-    sessionRemove: db.prepare<[string]>('DELETE FROM sessions WHERE id = ?'),
+    sessionRemove: prepare<[string]>('DELETE FROM sessions WHERE id = ?'),
 
-    interactionGet: db
-      .prepare<[string, number], string>(
-        'SELECT data FROM interactions WHERE id = ? AND expires_at > ?',
-      )
-      .pluck(),
-    interactionPut: db.prepare<[string, string, number]>(
+    interactionGet: prepare<[string, number], string>(
+      'SELECT data FROM interactions WHERE id = ? AND expires_at > ?',
+    ).pluck(),
+    interactionPut: prepare<[string, string, number]>(
       'INSERT INTO interactions (id, data, expires_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at',
     ),
-    interactionRemove: db.prepare<[string]>('DELETE FROM interactions WHERE id = ?'),
+    interactionRemove: prepare<[string]>('DELETE FROM interactions WHERE id = ?'),
 
-    grantGet: db.prepare<[string], { data: string; revoked_at: number | null }>(
+    grantGet: prepare<[string], { data: string; revoked_at: number | null }>(
       'SELECT data, revoked_at FROM grants WHERE id = ?',
     ),
-    grantPut: db.prepare<[string, string, number, number | null]>(
+    grantPut: prepare<[string, string, number, number | null]>(
       'INSERT INTO grants (id, data, expires_at, revoked_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at, revoked_at = excluded.revoked_at',
     ),
-    grantRevoke: db.prepare<[number, string]>(
+    grantRevoke: prepare<[number, string]>(
       'UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
     ),
-    accessTokenRevoke: db.prepare<[string, number]>(
+    accessTokenRevoke: prepare<[string, number]>(
       'INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at',
     ),
-    accessTokenRevoked: db
-      .prepare<[string, number], number>(
-        'SELECT 1 FROM revoked_access_tokens WHERE jti = ? AND expires_at > ?',
-      )
-      .pluck(),
+    accessTokenRevoked: prepare<[string, number], number>(
+      'SELECT 1 FROM revoked_access_tokens WHERE jti = ? AND expires_at > ?',
+    ).pluck(),
 
-    refreshSave: db.prepare<[string, string, string, number]>(
+    refreshSave: prepare<[string, string, string, number]>(
       'INSERT INTO refresh_tokens (id, grant_id, data, expires_at, used_at) VALUES (?, ?, ?, ?, NULL) ON CONFLICT (id) DO UPDATE SET grant_id = excluded.grant_id, data = excluded.data, expires_at = excluded.expires_at, used_at = NULL',
     ),
-    refreshConsume: db
-      .prepare<{ id: string; now: number }, string>(CONSUME_REFRESH_TOKEN_SQL)
-      .pluck(),
-    refreshLookup: db.prepare<[string, number], ConsumableRow>(
+    refreshConsume: prepare<{ id: string; now: number }, string>(CONSUME_REFRESH_TOKEN_SQL).pluck(),
+    refreshLookup: prepare<[string, number], ConsumableRow>(
       'SELECT data, used_at FROM refresh_tokens WHERE id = ? AND expires_at > ?',
     ),
-    refreshGet: db
-      .prepare<[string, number], string>(
-        'SELECT data FROM refresh_tokens WHERE id = ? AND used_at IS NULL AND expires_at > ?',
-      )
-      .pluck(),
-    refreshRemove: db
-      .prepare<[string], string>('DELETE FROM refresh_tokens WHERE id = ? RETURNING data')
-      .pluck(),
+    refreshGet: prepare<[string, number], string>(
+      'SELECT data FROM refresh_tokens WHERE id = ? AND used_at IS NULL AND expires_at > ?',
+    ).pluck(),
+    refreshRemove: prepare<[string], string>(
+      'DELETE FROM refresh_tokens WHERE id = ? RETURNING data',
+    ).pluck(),
 
-    consentGet: db
-      .prepare<[string, string], string>(
-        'SELECT scopes FROM consents WHERE sub = ? AND client_id = ?',
-      )
-      .pluck(),
-    consentPut: db.prepare<[string, string, string, number]>(
+    consentGet: prepare<[string, string], string>(
+      'SELECT scopes FROM consents WHERE sub = ? AND client_id = ?',
+    ).pluck(),
+    consentPut: prepare<[string, string, string, number]>(
       'INSERT INTO consents (sub, client_id, scopes, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (sub, client_id) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at',
     ),
 
-    keyList: db.prepare<[], string>('SELECT data FROM keys ORDER BY created_at, rowid').pluck(),
-    keyPut: db.prepare<[string, number, string]>(
+    keyList: prepare<[], string>('SELECT data FROM keys ORDER BY created_at, rowid').pluck(),
+    keyPut: prepare<[string, number, string]>(
       'INSERT INTO keys (kid, created_at, data) VALUES (?, ?, ?) ON CONFLICT (kid) DO UPDATE SET created_at = excluded.created_at, data = excluded.data',
     ),
-    keyRemove: db.prepare<[string]>('DELETE FROM keys WHERE kid = ?'),
+    keyRemove: prepare<[string]>('DELETE FROM keys WHERE kid = ?'),
 
     // A fixed window that starts at the first hit: an expired window restarts at 1. The SET
     // expressions all see the row as it was before the update.
-    counterHit: db
-      .prepare<{ key: string; now: number; resetAt: number }, number>(
-        `INSERT INTO counters (key, count, reset_at) VALUES (@key, 1, @resetAt)
+    counterHit: prepare<{ key: string; now: number; resetAt: number }, number>(
+      `INSERT INTO counters (key, count, reset_at) VALUES (@key, 1, @resetAt)
          ON CONFLICT (key) DO UPDATE SET
            count = CASE WHEN reset_at <= @now THEN 1 ELSE count + 1 END,
            reset_at = CASE WHEN reset_at <= @now THEN excluded.reset_at ELSE reset_at END
          RETURNING count`,
-      )
-      .pluck(),
-    counterReset: db.prepare<[string]>('DELETE FROM counters WHERE key = ?'),
+    ).pluck(),
+    counterReset: prepare<[string]>('DELETE FROM counters WHERE key = ?'),
     // Inserts, or replaces a key whose time is up; RETURNING yields a row only if either happened.
-    once: db
-      .prepare<{ key: string; expiresAt: number; now: number }, number>(
-        `INSERT INTO once_keys (key, expires_at) VALUES (@key, @expiresAt)
+    once: prepare<{ key: string; expiresAt: number; now: number }, number>(
+      `INSERT INTO once_keys (key, expires_at) VALUES (@key, @expiresAt)
          ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
            WHERE once_keys.expires_at <= @now
          RETURNING 1`,
-      )
-      .pluck(),
+    ).pluck(),
 
     sweep: [
       'DELETE FROM codes WHERE expires_at <= ?',
@@ -316,7 +322,7 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
       'DELETE FROM revoked_access_tokens WHERE expires_at <= ?',
       'DELETE FROM counters WHERE reset_at <= ?',
       'DELETE FROM once_keys WHERE expires_at <= ?',
-    ].map((sql) => db.prepare<[number]>(sql)),
+    ].map((sql) => prepare<[number]>(sql)),
   };
 
   const sweep = db.transaction((now: number) => {
