@@ -20,7 +20,7 @@ import { errorPage, errorRedirect } from './errors.js';
 import { readForm, redirect, withQuery } from './http.js';
 import { InvalidJwt, verifyOwnJwt } from './jwt.js';
 import { supportedScopes } from './scopes.js';
-import { interactionCookie, loadSession } from './session.js';
+import { loadSession, startInteraction } from './session.js';
 
 /** A validated authorization request. Plain data: it is stored while the user interacts. */
 export interface AuthorizationRequest {
@@ -399,22 +399,11 @@ async function decide(
   if (!login && !consent)
     return issueCode(engine, ctx, request, session!, request.viaPost ? 303 : 302);
 
-  const now = engine.now();
-  const interaction = {
-    id: randomToken(32),
-    csrf: randomToken(32),
-    request: request as unknown as Record<string, unknown>,
-    createdAt: now,
-    expiresAt: now + engine.config.ttl.interaction * 1000,
-  };
-  await engine.storage.interactions.put(interaction);
   engine.logger.debug(
     { event: 'interaction_started', requestId: ctx.requestId, clientId: client.client_id },
     'interaction',
   );
-  return redirect(`${engine.endpoints.interaction}/${interaction.id}`, 303, {
-    'set-cookie': interactionCookie(engine, interaction.id),
-  });
+  return startInteraction(engine, request);
 }
 
 /**

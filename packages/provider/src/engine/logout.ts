@@ -3,12 +3,12 @@
  * post_logout_redirect_uri registered (exactly) for a client identified by a valid id_token_hint
  * or client_id; without a valid hint the user is asked to confirm. Never an open redirect.
  */
-import { mergeParams, OAuthError, parseParams, randomToken } from '@gatehouse/oauth';
+import { mergeParams, OAuthError, parseParams } from '@gatehouse/oauth';
 import type { Engine, RequestContext } from './context.js';
 import { errorPage } from './errors.js';
 import { html, readForm, redirect, withQuery } from './http.js';
 import { InvalidJwt, verifyOwnJwt } from './jwt.js';
-import { clearSessionCookie, interactionCookie, loadSession } from './session.js';
+import { clearSessionCookie, loadSession, startInteraction } from './session.js';
 
 /** A logout waiting for the user's confirmation (stored as an interaction). */
 export interface LogoutRequest {
@@ -109,18 +109,7 @@ export async function handleLogout(engine: Engine, ctx: RequestContext): Promise
     return endSession(engine, ctx, request, true, []);
   }
   // No valid hint (or the hint names someone else): ask the user.
-  const now = engine.now();
-  const interaction = {
-    id: randomToken(32),
-    csrf: randomToken(32),
-    request: request as unknown as Record<string, unknown>,
-    createdAt: now,
-    expiresAt: now + engine.config.ttl.interaction * 1000,
-  };
-  await engine.storage.interactions.put(interaction);
-  return redirect(`${engine.endpoints.interaction}/${interaction.id}`, 303, {
-    'set-cookie': interactionCookie(engine, interaction.id),
-  });
+  return startInteraction(engine, request);
 }
 
 /**

@@ -2,7 +2,7 @@
 import { randomToken } from '@gatehouse/oauth';
 import type { Session } from '../storage/types.js';
 import type { Engine, RequestContext } from './context.js';
-import { readCookie, serializeCookie } from './http.js';
+import { readCookie, redirect, serializeCookie } from './http.js';
 
 export const SESSION_COOKIE = 'gatehouse.session';
 export const INTERACTION_COOKIE = 'gatehouse.interaction';
@@ -81,4 +81,23 @@ export function clearInteractionCookie(engine: Engine): string {
 export function readInteractionCookie(ctx: RequestContext): string | undefined {
   const id = readCookie(ctx.request, INTERACTION_COOKIE);
   return id && TOKEN.test(id) ? id : undefined;
+}
+
+/**
+ * Hands a request over to the interaction pages: stores it with a fresh CSRF token, binds it to
+ * this browser with a cookie, and redirects there.
+ */
+export async function startInteraction(engine: Engine, request: object): Promise<Response> {
+  const now = engine.now();
+  const interaction = {
+    id: randomToken(32),
+    csrf: randomToken(32),
+    request: request as Record<string, unknown>,
+    createdAt: now,
+    expiresAt: now + engine.config.ttl.interaction * 1000,
+  };
+  await engine.storage.interactions.put(interaction);
+  return redirect(`${engine.endpoints.interaction}/${interaction.id}`, 303, {
+    'set-cookie': interactionCookie(engine, interaction.id),
+  });
 }
