@@ -199,6 +199,27 @@ describe('throttling (SECURITY.md: per-account and per-IP)', () => {
     expect(setsSession(other)).toBe(true);
   });
 
+  it('per IP, counts failures only: successful sign-ins from one address never lock it out', async () => {
+    const { baseConfig } = await import('../support/harness.js');
+    tp = await startTestProvider({ config: { ...baseConfig(), throttle: { perIp: 3 } } });
+    // Many people behind one address sign in successfully.
+    for (let i = 0; i < 6; i++) {
+      const browser = new Browser(tp);
+      const res = await login(browser, await openLogin(browser), i % 2 ? USER : OTHER_USER);
+      expect(res.status, `sign-in ${i + 1}`).toBe(303);
+    }
+    // Three failures (spread over accounts, so no account limit applies) close the address.
+    const browser = new Browser(tp);
+    const form = await openLogin(browser);
+    for (const username of ['u1', 'u2', 'u3']) {
+      expect(
+        alertOf(await (await login(browser, form, { username, password: 'nope' })).text()),
+      ).toBe(LOGIN_FAILED);
+    }
+    const blocked = await login(browser, form, USER);
+    expect(alertOf(await blocked.text())).toMatch(/^Too many attempts/);
+  });
+
   it('counts the account however its name is typed', async () => {
     const browser = new Browser(tp);
     const form = await openLogin(browser);

@@ -421,19 +421,9 @@ export async function issueCode(
 ): Promise<Response> {
   const now = engine.now();
   const code = randomToken(32);
+  // The grant: everything issued from this code carries its id, so that one revocation record
+  // can stop all of it (nothing is written for a grant unless it is revoked).
   const grantId = randomToken(16);
-  const { ttl } = engine.config;
-  // The grant outlives everything issued under it: the code, then the refresh tokens (which
-  // expire `ttl.refreshToken` after the exchange), then the last access token.
-  const offline = request.scope.includes('offline_access');
-  await engine.storage.grants.put({
-    id: grantId,
-    clientId: request.clientId,
-    sub: session.sub,
-    scope: request.scope.join(' '),
-    createdAt: now,
-    expiresAt: now + (ttl.code + ttl.accessToken + (offline ? ttl.refreshToken : 0)) * 1000,
-  });
   await engine.storage.codes.save({
     id: await engine.secrets.hashToken(code),
     grantId,

@@ -184,11 +184,16 @@ async function submitLogin(
   const { perAccount, perIp, windowSeconds } = engine.config.throttle;
   const window = windowSeconds * 1000;
   const now = engine.now();
-  const [accountHits, ipHits] = await Promise.all([
-    engine.storage.counters.hit(`login:user:${username}`, window, now),
-    engine.storage.counters.hit(`login:ip:${ctx.remoteAddress}`, window, now),
+  const accountKey = `login:user:${username}`;
+  const ipKey = `login:ip:${ctx.remoteAddress}`;
+  // Per account, every attempt takes a slot before the password is checked, so parallel guesses
+  // cannot all slip through; a success frees the account. Per IP, only failures count, so many
+  // people signing in from behind one address are not locked out by their own successes.
+  const [accountHits, ipFailures] = await Promise.all([
+    engine.storage.counters.hit(accountKey, window, now),
+    engine.storage.counters.peek(ipKey, now),
   ]);
-  if (accountHits > perAccount || ipHits > perIp) {
+  if (accountHits > perAccount || ipFailures >= perIp) {
     engine.logger.warn(
       {
         event: 'login_throttled',
@@ -213,13 +218,14 @@ async function submitLogin(
   if (user) ok = await engine.passwords.verify(password, user.passwordHash);
   else await engine.passwords.dummyVerify(password);
   if (!ok || !user) {
+    await engine.storage.counters.hit(ipKey, window, now);
     engine.logger.info(
       { event: 'login_failed', requestId: ctx.requestId, ip: ctx.remoteAddress },
       'sign-in failed',
     );
     return show(engine, ctx, interaction, LOGIN_FAILED, username);
   }
-  await engine.storage.counters.reset(`login:user:${username}`);
+  await engine.storage.counters.reset(accountKey);
   const request = authzRequest(interaction);
   const previous = await loadSession(engine, ctx);
   if (previous) await engine.storage.sessions.remove(previous.id);

@@ -46,12 +46,10 @@ export async function handleIntrospection(engine: Engine, ctx: RequestContext): 
     const id = await engine.secrets.hashToken(token);
     const record = await engine.storage.refreshTokens.get(id, now);
     if (!record) return json({ active: false });
-    const grant = await engine.storage.grants.get(record.grantId);
     if (
       record.clientId !== client.client_id ||
       record.expiresAt <= now ||
-      !grant ||
-      grant.revokedAt !== undefined
+      (await engine.storage.grants.isRevoked(record.grantId, now))
     ) {
       return json({ active: false });
     }

@@ -9,7 +9,7 @@ import type { Engine, RequestContext } from './context.js';
 import { corsHeaders, preflight } from './cors.js';
 import { asOAuthError, errorJson } from './errors.js';
 import { readForm } from './http.js';
-import { verifyAccessToken } from './tokens.js';
+import { revokeGrant, verifyAccessToken } from './tokens.js';
 
 const HINTS = new Set(['access_token', 'refresh_token']);
 
@@ -53,7 +53,7 @@ export async function handleRevocation(engine: Engine, ctx: RequestContext): Pro
       const record = await engine.storage.refreshTokens.get(id, now);
       if (record && record.clientId === client.client_id) {
         await engine.storage.refreshTokens.remove(id);
-        await engine.storage.grants.revoke(record.grantId, now);
+        await revokeGrant(engine, record.grantId);
         engine.logger.info(
           {
             event: 'token_revoked',

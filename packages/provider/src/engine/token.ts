@@ -9,7 +9,7 @@ import type { Engine, RequestContext } from './context.js';
 import { corsHeaders, preflight } from './cors.js';
 import { asOAuthError, errorJson } from './errors.js';
 import { json, readForm } from './http.js';
-import { issueTokens, type TokenResponse } from './tokens.js';
+import { issueTokens, revokeGrant, type TokenResponse } from './tokens.js';
 
 type GrantHandler = (
   engine: Engine,
@@ -34,7 +34,7 @@ const authorizationCode: GrantHandler = async (engine, ctx, client, form) => {
   }
   if (result.status === 'reused') {
     // A second redemption: revoke everything issued from this code (RFC 6749 §4.1.2).
-    await engine.storage.grants.revoke(result.record.grantId, engine.now());
+    await revokeGrant(engine, result.record.grantId);
     engine.logger.warn(
       {
         event: 'code_replayed',
@@ -130,7 +130,7 @@ const refreshToken: GrantHandler = async (engine, ctx, client, form) => {
   }
   if (result.status === 'reused') {
     // A rotated token came back: someone holds a copy. Revoke the whole family (RFC 9700 §4.14.2).
-    await engine.storage.grants.revoke(result.record.grantId, now);
+    await revokeGrant(engine, result.record.grantId);
     engine.logger.warn(
       {
         event: 'refresh_token_reused',
@@ -148,11 +148,10 @@ const refreshToken: GrantHandler = async (engine, ctx, client, form) => {
   const record = result.record;
   if (record.clientId !== client.client_id) {
     // Another client holding this token means it leaked: revoke the grant.
-    await engine.storage.grants.revoke(record.grantId, now);
+    await revokeGrant(engine, record.grantId);
     throw new OAuthError('invalid_grant', 'the refresh token was issued to another client');
   }
-  const grant = await engine.storage.grants.get(record.grantId);
-  if (!grant || grant.revokedAt !== undefined) {
+  if (await engine.storage.grants.isRevoked(record.grantId, now)) {
     throw new OAuthError('invalid_grant', 'the grant was revoked');
   }
   const granted = splitSpaceList(record.scope);

@@ -130,8 +130,23 @@ export async function verifyAccessToken(engine: Engine, token: string): Promise<
     throw new InvalidJwt('revoked');
   if (claims.gid !== undefined) {
     if (typeof claims.gid !== 'string') throw new InvalidJwt('gid');
-    const grant = await engine.storage.grants.get(claims.gid);
-    if (!grant || grant.revokedAt !== undefined) throw new InvalidJwt('grant revoked');
+    if (await engine.storage.grants.isRevoked(claims.gid, now))
+      throw new InvalidJwt('grant revoked');
   }
   return claims;
+}
+
+/**
+ * Revokes a grant: every access and refresh token issued under it stops working. The record is
+ * kept as long as anything issued under the grant could still be alive: a refresh token issued now
+ * lives `ttl.refreshToken`, and an access token from it `ttl.accessToken` more.
+ */
+export async function revokeGrant(engine: Engine, grantId: string): Promise<void> {
+  const now = engine.now();
+  const { ttl } = engine.config;
+  await engine.storage.grants.revoke(
+    grantId,
+    now,
+    now + (ttl.refreshToken + ttl.accessToken) * 1000,
+  );
 }

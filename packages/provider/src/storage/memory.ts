@@ -7,7 +7,6 @@ import type {
   AuthorizationCode,
   Client,
   ConsumeResult,
-  Grant,
   Interaction,
   RefreshToken,
   Session,
@@ -45,7 +44,7 @@ export function memoryStorage(): Storage {
   const codes = new Map<string, Consumable<AuthorizationCode>>();
   const sessions = new Map<string, Session>();
   const interactions = new Map<string, Interaction>();
-  const grants = new Map<string, Grant>();
+  const revokedGrants = new Map<string, number>();
   const revokedAccessTokens = new Map<string, number>();
   const refreshTokens = new Map<string, Consumable<RefreshToken>>();
   const consents = new Map<string, string[]>();
@@ -130,16 +129,12 @@ export function memoryStorage(): Storage {
       },
     },
     grants: {
-      async get(id) {
-        const g = grants.get(id);
-        return g && clone(g);
+      async revoke(id, _now, expiresAt) {
+        revokedGrants.set(id, Math.max(expiresAt, revokedGrants.get(id) ?? 0));
       },
-      async put(grant) {
-        grants.set(grant.id, clone(grant));
-      },
-      async revoke(id, now) {
-        const g = grants.get(id);
-        if (g && g.revokedAt === undefined) g.revokedAt = now;
+      async isRevoked(id, now) {
+        const until = revokedGrants.get(id);
+        return until !== undefined && until > now;
       },
       async revokeAccessToken(jti, expiresAt) {
         revokedAccessTokens.set(jti, expiresAt);
@@ -197,6 +192,10 @@ export function memoryStorage(): Storage {
         c.count += 1;
         return c.count;
       },
+      async peek(key, now) {
+        const c = counters.get(key);
+        return c && c.resetAt > now ? c.count : 0;
+      },
       async reset(key) {
         counters.delete(key);
       },
@@ -212,7 +211,7 @@ export function memoryStorage(): Storage {
       sweepMap(refreshTokens, (t) => t.record.expiresAt <= now);
       sweepMap(sessions, (s) => s.expiresAt <= now);
       sweepMap(interactions, (i) => i.expiresAt <= now);
-      sweepMap(grants, (g) => g.expiresAt <= now);
+      sweepMap(revokedGrants, (until) => until <= now);
       sweepMap(revokedAccessTokens, (until) => until <= now);
       sweepMap(counters, (c) => c.resetAt <= now);
       sweepMap(onceKeys, (until) => until <= now);

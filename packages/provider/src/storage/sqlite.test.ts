@@ -38,15 +38,7 @@ describe('sqlite storage', () => {
     await first.refreshTokens.save(refreshToken('rt-1'));
     expect((await first.codes.consume('code-1', T)).status).toBe('ok');
     await first.consents.put('sub-1', 'app', ['openid'], T);
-    await first.grants.put({
-      id: 'g-1',
-      clientId: 'app',
-      sub: 'sub-1',
-      scope: 'openid',
-      createdAt: T,
-      expiresAt: T + 1000,
-    });
-    await first.grants.revoke('g-1', T + 1);
+    await first.grants.revoke('g-1', T + 1, T + 1000);
     expect(await first.counters.hit('k', 60_000, T)).toBe(1);
     await first.close();
 
@@ -60,7 +52,7 @@ describe('sqlite storage', () => {
       });
       expect((await second.refreshTokens.consume('rt-1', T)).status).toBe('ok');
       expect(await second.consents.get('sub-1', 'app')).toEqual(['openid']);
-      expect((await second.grants.get('g-1'))?.revokedAt).toBe(T + 1);
+      expect(await second.grants.isRevoked('g-1', T + 2)).toBe(true);
       expect(await second.counters.hit('k', 60_000, T + 1)).toBe(2);
     } finally {
       await second.close();

@@ -13,7 +13,6 @@ import type {
   AuthorizationCode,
   Client,
   ConsumeResult,
-  Grant,
   Interaction,
   RefreshToken,
   Session,
@@ -68,13 +67,11 @@ export const MIGRATIONS: readonly Migration[] = [
         expires_at INTEGER NOT NULL
       );
       CREATE INDEX interactions_expires_at ON interactions (expires_at);
-      CREATE TABLE grants (
+      CREATE TABLE revoked_grants (
         id TEXT PRIMARY KEY,
-        data TEXT NOT NULL,
-        expires_at INTEGER NOT NULL,
-        revoked_at INTEGER
+        expires_at INTEGER NOT NULL
       );
-      CREATE INDEX grants_expires_at ON grants (expires_at);
+      CREATE INDEX revoked_grants_expires_at ON revoked_grants (expires_at);
       CREATE TABLE revoked_access_tokens (
         jti TEXT PRIMARY KEY,
         expires_at INTEGER NOT NULL
@@ -252,15 +249,12 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
     ),
     interactionRemove: prepare<[string]>('DELETE FROM interactions WHERE id = ?'),
 
-    grantGet: prepare<[string], { data: string; revoked_at: number | null }>(
-      'SELECT data, revoked_at FROM grants WHERE id = ?',
+    grantRevoke: prepare<[string, number]>(
+      'INSERT INTO revoked_grants (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)',
     ),
-    grantPut: prepare<[string, string, number, number | null]>(
-      'INSERT INTO grants (id, data, expires_at, revoked_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at, revoked_at = excluded.revoked_at',
-    ),
-    grantRevoke: prepare<[number, string]>(
-      'UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
-    ),
+    grantRevoked: prepare<[string, number], number>(
+      'SELECT 1 FROM revoked_grants WHERE id = ? AND expires_at > ?',
+    ).pluck(),
     accessTokenRevoke: prepare<[string, number]>(
       'INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at',
     ),
@@ -304,6 +298,9 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
            reset_at = CASE WHEN reset_at <= @now THEN excluded.reset_at ELSE reset_at END
          RETURNING count`,
     ).pluck(),
+    counterPeek: prepare<[string, number], number>(
+      'SELECT count FROM counters WHERE key = ? AND reset_at > ?',
+    ).pluck(),
     counterReset: prepare<[string]>('DELETE FROM counters WHERE key = ?'),
     // Inserts, or replaces a key whose time is up; RETURNING yields a row only if either happened.
     once: prepare<{ key: string; expiresAt: number; now: number }, number>(
@@ -318,7 +315,7 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
       'DELETE FROM refresh_tokens WHERE expires_at <= ?',
       'DELETE FROM sessions WHERE expires_at <= ?',
       'DELETE FROM interactions WHERE expires_at <= ?',
-      'DELETE FROM grants WHERE expires_at <= ?',
+      'DELETE FROM revoked_grants WHERE expires_at <= ?',
       'DELETE FROM revoked_access_tokens WHERE expires_at <= ?',
       'DELETE FROM counters WHERE reset_at <= ?',
       'DELETE FROM once_keys WHERE expires_at <= ?',
@@ -422,20 +419,11 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
       },
     },
     grants: {
-      async get(id) {
-        const row = q.grantGet.get(id);
-        if (!row) return undefined;
-        const grant = parse<Grant>(row.data);
-        if (row.revoked_at !== null) grant.revokedAt = row.revoked_at;
-        return grant;
+      async revoke(id, _now, expiresAt) {
+        q.grantRevoke.run(id, expiresAt);
       },
-      async put(grant) {
-        // `revokedAt` lives in its own column so that `revoke` is a single conditional UPDATE.
-        const { revokedAt, ...rest } = grant;
-        q.grantPut.run(grant.id, JSON.stringify(rest), grant.expiresAt, revokedAt ?? null);
-      },
-      async revoke(id, now) {
-        q.grantRevoke.run(now, id);
+      async isRevoked(id, now) {
+        return q.grantRevoked.get(id, now) !== undefined;
       },
       async revokeAccessToken(jti, expiresAt) {
         q.accessTokenRevoke.run(jti, expiresAt);
@@ -483,6 +471,9 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
     counters: {
       async hit(key, windowMs, now) {
         return q.counterHit.get({ key, now, resetAt: now + windowMs })!;
+      },
+      async peek(key, now) {
+        return q.counterPeek.get(key, now) ?? 0;
       },
       async reset(key) {
         q.counterReset.run(key);

@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest';
 import type {
   AuthorizationCode,
   Client,
-  Grant,
   Interaction,
   RefreshToken,
   Session,
@@ -108,18 +107,6 @@ function interaction(id: string, overrides: Partial<Interaction> = {}): Interact
     },
     createdAt: T,
     expiresAt: T + 10 * MINUTE,
-    ...overrides,
-  };
-}
-
-function grant(id: string, overrides: Partial<Grant> = {}): Grant {
-  return {
-    id,
-    clientId: 'app',
-    sub: 'sub-1',
-    scope: 'openid offline_access',
-    createdAt: T,
-    expiresAt: T + 24 * 60 * MINUTE,
     ...overrides,
   };
 }
@@ -428,33 +415,21 @@ export function describeStorage(name: string, open: () => Promise<Storage> | Sto
     });
 
     describe('grants', () => {
-      test('put then get round-trips', async (s) => {
-        const g = grant('g-1');
-        await s.grants.put(g);
-        const got = await s.grants.get('g-1');
-        expect(got).toEqual(g);
-        expect(got).not.toHaveProperty('revokedAt');
-        expect(await s.grants.get('unknown')).toBeUndefined();
+      test('a grant is not revoked until revoke is called', async (s) => {
+        expect(await s.grants.isRevoked('g-1', T)).toBe(false);
+        await s.grants.revoke('g-1', T, T + MINUTE);
+        expect(await s.grants.isRevoked('g-1', T)).toBe(true);
+        expect(await s.grants.isRevoked('g-1', T + MINUTE - 1)).toBe(true);
+        expect(await s.grants.isRevoked('g-2', T)).toBe(false);
       });
 
-      test('revoke sets revokedAt once; a second revoke keeps the first time', async (s) => {
-        await s.grants.put(grant('g-1'));
-        await s.grants.put(grant('g-2'));
-        await s.grants.revoke('g-1', T + 10);
-        expect(await s.grants.get('g-1')).toEqual(grant('g-1', { revokedAt: T + 10 }));
-        await s.grants.revoke('g-1', T + 20);
-        expect((await s.grants.get('g-1'))?.revokedAt).toBe(T + 10);
-        expect(await s.grants.get('g-2')).toEqual(grant('g-2'));
-        await s.grants.revoke('unknown', T);
-        expect(await s.grants.get('unknown')).toBeUndefined();
-      });
-
-      test('put replaces the grant, revokedAt included', async (s) => {
-        const revoked = grant('g-1', { revokedAt: T + 5 });
-        await s.grants.put(revoked);
-        expect(await s.grants.get('g-1')).toEqual(revoked);
-        await s.grants.put(grant('g-1', { scope: 'openid' }));
-        expect(await s.grants.get('g-1')).toEqual(grant('g-1', { scope: 'openid' }));
+      test('the revocation is remembered until its expiry, and a later revoke can only extend it', async (s) => {
+        await s.grants.revoke('g-1', T, T + 2 * MINUTE);
+        await s.grants.revoke('g-1', T + 1, T + MINUTE);
+        expect(await s.grants.isRevoked('g-1', T + MINUTE + 1)).toBe(true);
+        expect(await s.grants.isRevoked('g-1', T + 2 * MINUTE)).toBe(false);
+        await s.grants.revoke('g-1', T + 2, T + 3 * MINUTE);
+        expect(await s.grants.isRevoked('g-1', T + 2 * MINUTE)).toBe(true);
       });
 
       test('revoked access tokens stay revoked until they would have expired', async (s) => {
@@ -639,6 +614,16 @@ export function describeStorage(name: string, open: () => Promise<Storage> | Sto
         );
       });
 
+      test('peek reads the count of the current window without adding to it', async (s) => {
+        expect(await s.counters.peek('a', T)).toBe(0);
+        await s.counters.hit('a', 1000, T);
+        await s.counters.hit('a', 1000, T + 1);
+        expect(await s.counters.peek('a', T + 2)).toBe(2);
+        expect(await s.counters.peek('a', T + 2)).toBe(2);
+        expect(await s.counters.peek('a', T + 1000)).toBe(0);
+        expect(await s.counters.hit('a', 1000, T + 1000)).toBe(1);
+      });
+
       test('reset starts the count again', async (s) => {
         await s.counters.hit('a', 1000, T);
         await s.counters.hit('a', 1000, T);
@@ -686,8 +671,8 @@ export function describeStorage(name: string, open: () => Promise<Storage> | Sto
         await s.sessions.put(session('s-new', { expiresAt: late }));
         await s.interactions.put(interaction('i-old', { expiresAt: old }));
         await s.interactions.put(interaction('i-new', { expiresAt: late }));
-        await s.grants.put(grant('g-old', { expiresAt: old }));
-        await s.grants.put(grant('g-new', { expiresAt: late }));
+        await s.grants.revoke('g-old', T, old);
+        await s.grants.revoke('g-new', T, late);
         await s.grants.revokeAccessToken('jti-old', old);
         await s.grants.revokeAccessToken('jti-new', late);
         await s.counters.hit('c-old', 1000, T);
@@ -712,8 +697,9 @@ export function describeStorage(name: string, open: () => Promise<Storage> | Sto
         expect(await s.sessions.get('s-new', before)).toBeDefined();
         expect(await s.interactions.get('i-old', before)).toBeUndefined();
         expect(await s.interactions.get('i-new', before)).toBeDefined();
-        expect(await s.grants.get('g-old')).toBeUndefined();
-        expect(await s.grants.get('g-new')).toEqual(grant('g-new', { expiresAt: late }));
+        // Swept records are gone even when asked about a time before their expiry.
+        expect(await s.grants.isRevoked('g-old', before)).toBe(false);
+        expect(await s.grants.isRevoked('g-new', before)).toBe(true);
         expect(await s.grants.isAccessTokenRevoked('jti-old', before)).toBe(false);
         expect(await s.grants.isAccessTokenRevoked('jti-new', before)).toBe(true);
         expect(await s.counters.hit('c-old', 1000, before)).toBe(1);

@@ -143,22 +143,18 @@ export interface InteractionStore {
   remove(id: string): Promise<void>;
 }
 
-/** Everything issued from one authorization (one code, its tokens and their refreshes). */
-export interface Grant {
-  id: string;
-  clientId: string;
-  sub: string;
-  scope: string;
-  createdAt: number;
-  expiresAt: number;
-  revokedAt?: number;
-}
-
+/**
+ * Revocation of grants. A grant is everything issued from one authorization: its code, the access
+ * and refresh tokens issued for it, and their refreshes; they all carry its id. Only revoked
+ * grants are recorded, so issuing tokens costs no write here.
+ */
 export interface GrantStore {
-  get(id: string): Promise<Grant | undefined>;
-  put(grant: Grant): Promise<void>;
-  /** Revokes the grant: every access and refresh token issued under it stops working. */
-  revoke(id: string, now: number): Promise<void>;
+  /**
+   * Records that the grant is revoked. The record is kept until `expiresAt`, by when everything
+   * issued under the grant has expired anyway.
+   */
+  revoke(id: string, now: number, expiresAt: number): Promise<void>;
+  isRevoked(id: string, now: number): Promise<boolean>;
   /** Revokes one access token (by `jti`) until it would have expired anyway. */
   revokeAccessToken(jti: string, expiresAt: number): Promise<void>;
   isAccessTokenRevoked(jti: string, now: number): Promise<boolean>;
@@ -222,6 +218,8 @@ export interface CounterStore {
    * count in the current window.
    */
   hit(key: string, windowMs: number, now: number): Promise<number>;
+  /** The count of `key` in its current window, without adding to it (0 when none). */
+  peek(key: string, now: number): Promise<number>;
   reset(key: string): Promise<void>;
   /** Records `key` if absent; returns false if it was already there (replay detection). */
   once(key: string, expiresAt: number, now: number): Promise<boolean>;
