@@ -10,6 +10,7 @@ export {
   parseConfig,
 } from './config/schema.js';
 export { jsonLogger, type Logger, silentLogger } from './engine/logger.js';
+export { type HttpRequest, Reply, ReplyHeaders } from './engine/reply.js';
 export { defaultPages } from './interaction/pages.js';
 export type { Pages } from './interaction/types.js';
 export { createProvider, type Provider, type ProviderOptions } from './provider.js';

@@ -20,6 +20,7 @@ import { handleInteraction } from './engine/interaction.js';
 import { handleIntrospection } from './engine/introspection.js';
 import { type Logger, silentLogger } from './engine/logger.js';
 import { handleLogout } from './engine/logout.js';
+import { type HttpRequest, Reply } from './engine/reply.js';
 import { handleRevocation } from './engine/revocation.js';
 import { handleToken } from './engine/token.js';
 import { handleUserinfo } from './engine/userinfo.js';
@@ -49,6 +50,11 @@ export interface ProviderOptions {
 export interface Provider {
   /** Handles one HTTP request. Never throws: failures become OAuth errors or error pages. */
   handle(request: Request, info?: RequestInfo): Promise<Response>;
+  /**
+   * `handle` without Web objects: takes anything shaped like a request and answers a plain
+   * `Reply`. Server adapters use it to skip building `Request`/`Response` objects.
+   */
+  dispatch(request: HttpRequest, info?: RequestInfo): Promise<Reply>;
   readonly config: ProviderConfig;
   readonly storage: Storage;
   readonly keys: KeyManager;
@@ -56,7 +62,7 @@ export interface Provider {
   close(): Promise<void>;
 }
 
-type Route = (engine: Engine, ctx: RequestContext) => Promise<Response> | Response;
+type Route = (engine: Engine, ctx: RequestContext) => Promise<Reply> | Reply;
 
 const ROUTES: Record<string, Route> = {
   '/.well-known/openid-configuration': (e) => handleDiscovery(e),
@@ -76,13 +82,15 @@ const ROUTES: Record<string, Route> = {
       }),
     ),
   '/assets/gatehouse.css': (e) =>
-    new Response(e.pages.stylesheet, {
-      headers: {
+    new Reply(
+      200,
+      {
         'content-type': 'text/css; charset=utf-8',
         'cache-control': 'public, max-age=3600',
         'x-content-type-options': 'nosniff',
       },
-    }),
+      e.pages.stylesheet,
+    ),
 };
 
 function isParsed(config: ConfigInput | ProviderConfig): config is ProviderConfig {
@@ -131,12 +139,12 @@ export async function createProvider(options: ProviderOptions): Promise<Provider
 
   const base = new URL(config.issuer).pathname.replace(/\/$/, '');
 
-  async function handle(request: Request, info: RequestInfo = {}): Promise<Response> {
+  async function dispatch(request: HttpRequest, info: RequestInfo = {}): Promise<Reply> {
     let url: URL;
     try {
       url = new URL(request.url);
     } catch {
-      return new Response('bad request', { status: 400 });
+      return new Reply(400, { 'content-type': 'text/plain; charset=utf-8' }, 'bad request');
     }
     const ctx: RequestContext = {
       request,
@@ -171,7 +179,8 @@ export async function createProvider(options: ProviderOptions): Promise<Provider
   }
 
   return {
-    handle,
+    handle: async (request, info) => (await dispatch(request, info)).toResponse(),
+    dispatch,
     config,
     storage,
     keys,

@@ -19,6 +19,7 @@ import type { Engine, RequestContext } from './context.js';
 import { errorPage, errorRedirect } from './errors.js';
 import { readForm, redirect, withQuery } from './http.js';
 import { InvalidJwt, verifyOwnJwt } from './jwt.js';
+import type { Reply, ReplyHeaders } from './reply.js';
 import { supportedScopes } from './scopes.js';
 import { loadSession, startInteraction } from './session.js';
 
@@ -291,7 +292,7 @@ async function readAuthorizationParams(ctx: RequestContext): Promise<Map<string,
   });
 }
 
-export async function handleAuthorize(engine: Engine, ctx: RequestContext): Promise<Response> {
+export async function handleAuthorize(engine: Engine, ctx: RequestContext): Promise<Reply> {
   let params: Map<string, string>;
   try {
     params = await readAuthorizationParams(ctx);
@@ -380,7 +381,7 @@ async function decide(
   request: AuthorizationRequest,
   client: Client,
   session: Session | undefined,
-): Promise<Response> {
+): Promise<Reply> {
   const login = needsLogin(engine, request, session);
   const consent = !login && session ? await needsConsent(engine, request, session.sub) : true;
   if (request.prompt.includes('none')) {
@@ -417,8 +418,8 @@ export async function issueCode(
   request: AuthorizationRequest,
   session: Session,
   status: 302 | 303,
-  headers: Record<string, string> | Headers = {},
-): Promise<Response> {
+  headers: Record<string, string> | ReplyHeaders = {},
+): Promise<Reply> {
   const now = engine.now();
   const code = randomToken(32);
   // The grant: everything issued from this code carries its id, so that one revocation record

@@ -6,6 +6,7 @@
 import { OAuthError } from '@gatehouse/oauth';
 import type { Client } from '../storage/types.js';
 import type { Engine } from './context.js';
+import type { HttpRequest } from './reply.js';
 
 function invalidClient(description: string, detail?: string): OAuthError {
   return new OAuthError('invalid_client', description, detail ? { detail } : {});
@@ -36,7 +37,7 @@ function parseBasic(header: string): { id: string; secret: string } {
 /** Authenticates the client of a back-channel request. Throws `invalid_client` (401). */
 export async function authenticateClient(
   engine: Engine,
-  request: Request,
+  request: HttpRequest,
   form: Map<string, string>,
   options: { allowPublic: boolean },
 ): Promise<Client> {

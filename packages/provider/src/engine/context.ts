@@ -6,6 +6,7 @@ import type { Secrets } from '../keys/secrets.js';
 import type { Storage } from '../storage/types.js';
 import type { PasswordHasher } from '../users/passwords.js';
 import type { Logger } from './logger.js';
+import type { HttpRequest } from './reply.js';
 
 /** The provider's endpoint URLs, all under the issuer. */
 export interface Endpoints {
@@ -42,7 +43,7 @@ export interface RequestInfo {
 }
 
 export interface RequestContext {
-  readonly request: Request;
+  readonly request: HttpRequest;
   readonly url: URL;
   /** Short id that ties log lines and error pages together. */
   readonly requestId: string;

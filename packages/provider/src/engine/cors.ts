@@ -5,6 +5,7 @@
  */
 import type { Client } from '../storage/types.js';
 import type { Engine } from './context.js';
+import { type HttpRequest, Reply } from './reply.js';
 
 async function anyClientAllows(engine: Engine, origin: string): Promise<boolean> {
   const clients = await engine.storage.clients.list();
@@ -13,7 +14,7 @@ async function anyClientAllows(engine: Engine, origin: string): Promise<boolean>
 
 export async function corsHeaders(
   engine: Engine,
-  request: Request,
+  request: HttpRequest,
   client?: Client,
 ): Promise<Record<string, string>> {
   const origin = request.headers.get('origin');
@@ -27,14 +28,14 @@ export async function corsHeaders(
 /** Answers a CORS preflight. */
 export async function preflight(
   engine: Engine,
-  request: Request,
+  request: HttpRequest,
   methods: string,
-): Promise<Response> {
+): Promise<Reply> {
   const headers = await corsHeaders(engine, request);
   if (headers['access-control-allow-origin']) {
     headers['access-control-allow-methods'] = methods;
     headers['access-control-allow-headers'] = 'authorization, content-type';
     headers['access-control-max-age'] = '600';
   }
-  return new Response(null, { status: 204, headers });
+  return new Reply(204, headers);
 }

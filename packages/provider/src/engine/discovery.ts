@@ -2,6 +2,7 @@
 import { SIGNING_ALGS } from '../keys/keys.js';
 import type { Engine } from './context.js';
 import { json } from './http.js';
+import { Reply } from './reply.js';
 import { STANDARD_SCOPES, supportedScopes } from './scopes.js';
 
 export function discoveryDocument(engine: Engine): Record<string, unknown> {
@@ -56,16 +57,18 @@ export function discoveryDocument(engine: Engine): Record<string, unknown> {
 
 const CORS = { 'access-control-allow-origin': '*' } as const;
 
-export function handleDiscovery(engine: Engine): Response {
+export function handleDiscovery(engine: Engine): Reply {
   return json(discoveryDocument(engine), 200, { 'cache-control': 'public, max-age=300', ...CORS });
 }
 
-export function handleJwks(engine: Engine): Response {
-  return new Response(JSON.stringify(engine.keys.jwks()), {
-    headers: {
+export function handleJwks(engine: Engine): Reply {
+  return new Reply(
+    200,
+    {
       'content-type': 'application/jwk-set+json; charset=utf-8',
       'cache-control': 'public, max-age=300',
       ...CORS,
     },
-  });
+    JSON.stringify(engine.keys.jwks()),
+  );
 }

@@ -2,6 +2,7 @@
 import { OAuthError } from '@gatehouse/oauth';
 import type { Engine, RequestContext } from './context.js';
 import { html, json, redirect, withQuery } from './http.js';
+import type { Reply } from './reply.js';
 
 /** `{issuer}/errors#code`: the provider's own explanation of an error code. */
 export function errorUri(engine: Engine, code: string): string {
@@ -32,7 +33,7 @@ function describe(err: unknown): Record<string, unknown> {
 }
 
 /** An HTML error page with no Location: for errors that must not be redirected. */
-export function errorPage(engine: Engine, ctx: RequestContext, error: OAuthError): Response {
+export function errorPage(engine: Engine, ctx: RequestContext, error: OAuthError): Reply {
   logError(engine, ctx, error);
   const status = error.status >= 500 ? error.status : error.status === 404 ? 404 : 400;
   return html(
@@ -53,7 +54,7 @@ export function errorJson(
   ctx: RequestContext,
   error: OAuthError,
   headers: Record<string, string> = {},
-): Response {
+): Reply {
   logError(engine, ctx, error);
   const extra: Record<string, string> = { ...headers };
   // RFC 6749 §5.2: a client that tried the Authorization header gets a challenge for that scheme.
@@ -80,7 +81,7 @@ export function errorRedirect(
   redirectUri: string,
   state: string | undefined,
   status: 302 | 303 = 302,
-): Response {
+): Reply {
   logError(engine, ctx, error);
   return redirect(
     withQuery(redirectUri, {
@@ -113,7 +114,7 @@ export function toResponse(
   ctx: RequestContext,
   err: unknown,
   kind: 'page' | 'json',
-): Response {
+): Reply {
   const error = asOAuthError(engine, ctx, err);
   return kind === 'page' ? errorPage(engine, ctx, error) : errorJson(engine, ctx, error);
 }

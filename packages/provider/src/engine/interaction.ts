@@ -13,6 +13,7 @@ import type { Engine, RequestContext } from './context.js';
 import { errorPage, errorRedirect } from './errors.js';
 import { html, readForm, redirect } from './http.js';
 import { endSession, type LogoutRequest } from './logout.js';
+import { type Reply, ReplyHeaders } from './reply.js';
 import { describeScope } from './scopes.js';
 import {
   clearInteractionCookie,
@@ -42,7 +43,7 @@ function formTarget(uri: string | undefined): string[] {
   }
 }
 
-export async function handleInteraction(engine: Engine, ctx: RequestContext): Promise<Response> {
+export async function handleInteraction(engine: Engine, ctx: RequestContext): Promise<Reply> {
   const base = new URL(engine.endpoints.interaction).pathname;
   const match = PATH.exec(`/interaction${ctx.url.pathname.slice(base.length)}`);
   if (!match)
@@ -113,7 +114,7 @@ async function show(
   interaction: Interaction,
   error?: string,
   username?: string,
-): Promise<Response> {
+): Promise<Reply> {
   const stylesheetHref = engine.endpoints.stylesheet;
   const action = `${engine.endpoints.interaction}/${interaction.id}`;
   if (isLogout(interaction)) {
@@ -178,7 +179,7 @@ async function submitLogin(
   ctx: RequestContext,
   interaction: Interaction,
   form: Map<string, string>,
-): Promise<Response> {
+): Promise<Reply> {
   const username = (form.get('username') ?? '').trim().toLowerCase().slice(0, 128);
   const password = form.get('password') ?? '';
   const { perAccount, perIp, windowSeconds } = engine.config.throttle;
@@ -254,7 +255,7 @@ async function submitConsent(
   ctx: RequestContext,
   interaction: Interaction,
   form: Map<string, string>,
-): Promise<Response> {
+): Promise<Reply> {
   const request = authzRequest(interaction);
   const session = await currentSession(engine, ctx, interaction);
   if (!session) return show(engine, ctx, interaction);
@@ -299,9 +300,9 @@ async function finish(
   interaction: Interaction,
   session: Session,
   cookies: string[],
-): Promise<Response> {
+): Promise<Reply> {
   await engine.storage.interactions.remove(interaction.id);
-  const headers = new Headers();
+  const headers = new ReplyHeaders();
   for (const c of [...cookies, clearInteractionCookie(engine)]) headers.append('set-cookie', c);
   return issueCode(engine, ctx, authzRequest(interaction), session, 303, headers);
 }
@@ -311,7 +312,7 @@ async function submitLogout(
   ctx: RequestContext,
   interaction: Interaction,
   form: Map<string, string>,
-): Promise<Response> {
+): Promise<Reply> {
   if (!isLogout(interaction)) return errorPage(engine, ctx, expired());
   await engine.storage.interactions.remove(interaction.id);
   const request = interaction.request as unknown as LogoutRequest;

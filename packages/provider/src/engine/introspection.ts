@@ -7,9 +7,10 @@ import { authenticateClient } from './client-auth.js';
 import type { Engine, RequestContext } from './context.js';
 import { asOAuthError, errorJson } from './errors.js';
 import { json, readForm } from './http.js';
+import type { Reply } from './reply.js';
 import { verifyAccessToken } from './tokens.js';
 
-export async function handleIntrospection(engine: Engine, ctx: RequestContext): Promise<Response> {
+export async function handleIntrospection(engine: Engine, ctx: RequestContext): Promise<Reply> {
   const { request } = ctx;
   try {
     if (request.method !== 'POST')

@@ -8,6 +8,7 @@ import type { Engine, RequestContext } from './context.js';
 import { errorPage } from './errors.js';
 import { html, readForm, redirect, withQuery } from './http.js';
 import { InvalidJwt, verifyOwnJwt } from './jwt.js';
+import { type Reply, ReplyHeaders } from './reply.js';
 import { clearSessionCookie, loadSession, startInteraction } from './session.js';
 
 /** A logout waiting for the user's confirmation (stored as an interaction). */
@@ -19,7 +20,7 @@ export interface LogoutRequest {
   viaPost: boolean;
 }
 
-export async function handleLogout(engine: Engine, ctx: RequestContext): Promise<Response> {
+export async function handleLogout(engine: Engine, ctx: RequestContext): Promise<Reply> {
   const method = ctx.request.method;
   if (method !== 'GET' && method !== 'POST') {
     return errorPage(
@@ -122,8 +123,8 @@ export async function endSession(
   request: LogoutRequest,
   signOut: boolean,
   cookies: string[],
-): Promise<Response> {
-  const headers = new Headers();
+): Promise<Reply> {
+  const headers = new ReplyHeaders();
   for (const c of cookies) headers.append('set-cookie', c);
   if (signOut) {
     const session = await loadSession(engine, ctx);

@@ -9,11 +9,12 @@ import type { Engine, RequestContext } from './context.js';
 import { corsHeaders, preflight } from './cors.js';
 import { asOAuthError, errorJson } from './errors.js';
 import { readForm } from './http.js';
+import { Reply } from './reply.js';
 import { revokeGrant, verifyAccessToken } from './tokens.js';
 
 const HINTS = new Set(['access_token', 'refresh_token']);
 
-export async function handleRevocation(engine: Engine, ctx: RequestContext): Promise<Response> {
+export async function handleRevocation(engine: Engine, ctx: RequestContext): Promise<Reply> {
   const { request } = ctx;
   if (request.method === 'OPTIONS') return preflight(engine, request, 'POST');
   try {
@@ -65,9 +66,9 @@ export async function handleRevocation(engine: Engine, ctx: RequestContext): Pro
         );
       }
     }
-    return new Response(null, {
-      status: 200,
-      headers: { 'cache-control': 'no-store', ...(await corsHeaders(engine, request, client)) },
+    return new Reply(200, {
+      'cache-control': 'no-store',
+      ...(await corsHeaders(engine, request, client)),
     });
   } catch (err) {
     return errorJson(

@@ -3,6 +3,7 @@ import { randomToken } from '@gatehouse/oauth';
 import type { Session } from '../storage/types.js';
 import type { Engine, RequestContext } from './context.js';
 import { readCookie, redirect, serializeCookie } from './http.js';
+import type { Reply } from './reply.js';
 
 export const SESSION_COOKIE = 'gatehouse.session';
 export const INTERACTION_COOKIE = 'gatehouse.interaction';
@@ -87,7 +88,7 @@ export function readInteractionCookie(ctx: RequestContext): string | undefined {
  * Hands a request over to the interaction pages: stores it with a fresh CSRF token, binds it to
  * this browser with a cookie, and redirects there.
  */
-export async function startInteraction(engine: Engine, request: object): Promise<Response> {
+export async function startInteraction(engine: Engine, request: object): Promise<Reply> {
   const now = engine.now();
   const interaction = {
     id: randomToken(32),

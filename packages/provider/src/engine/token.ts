@@ -9,6 +9,7 @@ import type { Engine, RequestContext } from './context.js';
 import { corsHeaders, preflight } from './cors.js';
 import { asOAuthError, errorJson } from './errors.js';
 import { json, readForm } from './http.js';
+import type { Reply } from './reply.js';
 import { issueTokens, revokeGrant, type TokenResponse } from './tokens.js';
 
 type GrantHandler = (
@@ -199,7 +200,7 @@ const GRANTS: Record<string, GrantHandler> = {
   client_credentials: clientCredentials,
 };
 
-export async function handleToken(engine: Engine, ctx: RequestContext): Promise<Response> {
+export async function handleToken(engine: Engine, ctx: RequestContext): Promise<Reply> {
   const { request } = ctx;
   if (request.method === 'OPTIONS') return preflight(engine, request, 'POST');
   let client: Client | undefined;

@@ -7,6 +7,7 @@ import type { Engine, RequestContext } from './context.js';
 import { corsHeaders, preflight } from './cors.js';
 import { asOAuthError, errorUri } from './errors.js';
 import { json, readForm } from './http.js';
+import type { Reply } from './reply.js';
 import { claimsForScopes } from './scopes.js';
 import { verifyAccessToken } from './tokens.js';
 
@@ -56,7 +57,7 @@ async function readToken(ctx: RequestContext): Promise<string> {
   });
 }
 
-export async function handleUserinfo(engine: Engine, ctx: RequestContext): Promise<Response> {
+export async function handleUserinfo(engine: Engine, ctx: RequestContext): Promise<Reply> {
   const { request } = ctx;
   if (request.method === 'OPTIONS') return preflight(engine, request, 'GET, POST');
   const cors = await corsHeaders(engine, request);

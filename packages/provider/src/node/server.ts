@@ -11,10 +11,14 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { OAuthError } from '@gatehouse/oauth';
+import type { HttpRequest, Reply } from '../engine/reply.js';
 
 /** What the adapter needs from a provider (a `Provider` has it; tests can pass a stub). */
 export interface HandlerTarget {
   handle(request: Request, info?: { remoteAddress?: string }): Promise<Response>;
+  /** The provider's Web-object-free entry point; used when present (it is on a `Provider`). */
+  dispatch?(request: HttpRequest, info?: { remoteAddress?: string }): Promise<Reply>;
   readonly config: { readonly issuer: string; readonly trustProxy?: boolean };
 }
 
@@ -132,6 +136,85 @@ function bodyStream(
       req.pause();
     },
   });
+}
+
+/** Reads a whole body (at most `limit` bytes) as UTF-8 text. */
+function readBody(req: IncomingMessage, limit: number, onTooLarge: () => void): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const fail = (err: Error) => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      reject(err);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > limit) {
+        req.pause();
+        onTooLarge();
+        fail(new OAuthError('invalid_request', 'request body is too large', { status: 413 }));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      try {
+        resolve(UTF8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+      } catch {
+        reject(new OAuthError('invalid_request', 'request body is not valid UTF-8'));
+      }
+    };
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', fail);
+    req.once('close', () => {
+      if (!req.complete) fail(new Error('the client closed the connection'));
+    });
+  });
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The request as the engine reads it, straight from the IncomingMessage: no Web Request, no
+ * Headers object, no stream (Node has already lower-cased the header names and joined repeats).
+ */
+function lightRequest(
+  req: IncomingMessage,
+  url: string,
+  hasBody: boolean,
+  maxBody: number,
+  onTooLarge: () => void,
+): HttpRequest {
+  const headers = req.headers;
+  const get = (name: string): string | null => {
+    const value = headers[name.toLowerCase()];
+    if (value === undefined) return null;
+    return Array.isArray(value) ? value.join(', ') : value;
+  };
+  return {
+    method: req.method ?? 'GET',
+    url,
+    headers: { get, has: (name) => get(name) !== null },
+    text: () => (hasBody ? readBody(req, maxBody, onTooLarge) : Promise.resolve('')),
+  };
+}
+
+/** Writes a Reply in one go, with a Content-Length. */
+function writeReply(res: ServerResponse, reply: Reply, close: boolean): void {
+  const headers: Record<string, string | string[] | number> = {};
+  const cookies = reply.headers.getSetCookie();
+  if (cookies.length > 0) headers['set-cookie'] = cookies;
+  for (const [name, value] of reply.headers) {
+    if (name === 'set-cookie') continue;
+    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
+  }
+  const body = reply.body ?? '';
+  headers['content-length'] = Buffer.byteLength(body);
+  if (close) headers['connection'] = 'close';
+  res.writeHead(reply.status, headers);
+  res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
 /** Writes a Web Response to a Node response: status, headers (every Set-Cookie), body. */
@@ -269,8 +352,36 @@ export function createNodeHandler(
     }
     remoteAddress ??= normalizeAddress(req.socket.remoteAddress);
 
-    let body: ReadableStream<Uint8Array> | undefined;
     let tooLarge = false;
+    const hasBodyFast =
+      method !== 'GET' &&
+      method !== 'HEAD' &&
+      (chunked || (contentLength !== undefined && contentLength !== '0'));
+    if (provider.dispatch) {
+      // The fast path: the provider answers a plain Reply, with no Web objects in between.
+      if (hasBodyFast && contentLength !== undefined && Number(contentLength) > maxBody) {
+        sendJson(res, 413, TOO_LARGE, true);
+        return;
+      }
+      const light = lightRequest(req, origin + path, hasBodyFast, maxBody, () => {
+        tooLarge = true;
+      });
+      let reply: Reply;
+      try {
+        reply = await provider.dispatch(light, remoteAddress ? { remoteAddress } : {});
+      } catch (err) {
+        if (tooLarge) return sendJson(res, 413, TOO_LARGE, true);
+        onError(err);
+        sendJson(res, 500, SERVER_ERROR, hasBodyFast && !req.complete);
+        return;
+      }
+      if (tooLarge) return sendJson(res, 413, TOO_LARGE, true);
+      if (res.destroyed) return;
+      writeReply(res, reply, hasBodyFast && !req.complete);
+      return;
+    }
+
+    let body: ReadableStream<Uint8Array> | undefined;
     const hasBody =
       method !== 'GET' &&
       method !== 'HEAD' &&
