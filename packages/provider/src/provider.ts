@@ -3,7 +3,7 @@
  * `Request` to a `Response` with no HTTP framework inside. The Node server adapter and the CLI sit
  * around it.
  */
-import { ERRORS, OAuthError, randomToken } from '@gatehouse/oauth';
+import { ERRORS, OAuthError } from '@gatehouse/oauth';
 import { clientFromInput } from './clients.js';
 import { type ConfigInput, type ProviderConfig, parseConfig } from './config/schema.js';
 import { handleAuthorize } from './engine/authorize.js';
@@ -20,6 +20,7 @@ import { handleInteraction } from './engine/interaction.js';
 import { handleIntrospection } from './engine/introspection.js';
 import { type Logger, silentLogger } from './engine/logger.js';
 import { handleLogout } from './engine/logout.js';
+import { requestId } from './engine/random.js';
 import { type HttpRequest, Reply } from './engine/reply.js';
 import { handleRevocation } from './engine/revocation.js';
 import { handleToken } from './engine/token.js';
@@ -149,7 +150,7 @@ export async function createProvider(options: ProviderOptions): Promise<Provider
     const ctx: RequestContext = {
       request,
       url,
-      requestId: randomToken(9),
+      requestId: requestId(),
       remoteAddress: info.remoteAddress ?? 'unknown',
     };
     const path = url.pathname.startsWith(base) ? url.pathname.slice(base.length) : url.pathname;

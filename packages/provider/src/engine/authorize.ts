@@ -10,7 +10,6 @@ import {
   mergeParams,
   OAuthError,
   parseParams,
-  randomToken,
   splitSpaceList,
 } from '@gatehouse/oauth';
 import { isLoopbackHost } from '../config/schema.js';
@@ -19,6 +18,7 @@ import type { Engine, RequestContext } from './context.js';
 import { errorPage, errorRedirect } from './errors.js';
 import { readForm, redirect, withQuery } from './http.js';
 import { InvalidJwt, verifyOwnJwt } from './jwt.js';
+import { randomId } from './random.js';
 import type { Reply, ReplyHeaders } from './reply.js';
 import { supportedScopes } from './scopes.js';
 import { loadSession, startInteraction } from './session.js';
@@ -421,10 +421,10 @@ export async function issueCode(
   headers: Record<string, string> | ReplyHeaders = {},
 ): Promise<Reply> {
   const now = engine.now();
-  const code = randomToken(32);
+  const code = randomId(32);
   // The grant: everything issued from this code carries its id, so that one revocation record
   // can stop all of it (nothing is written for a grant unless it is revoked).
-  const grantId = randomToken(16);
+  const grantId = randomId(16);
   await engine.storage.codes.save({
     id: await engine.secrets.hashToken(code),
     grantId,

@@ -1,8 +1,8 @@
 /** The IdP session cookie and the interaction cookie. */
-import { randomToken } from '@gatehouse/oauth';
 import type { Session } from '../storage/types.js';
 import type { Engine, RequestContext } from './context.js';
 import { readCookie, redirect, serializeCookie } from './http.js';
+import { randomId } from './random.js';
 import type { Reply } from './reply.js';
 
 export const SESSION_COOKIE = 'gatehouse.session';
@@ -36,7 +36,7 @@ export async function startSession(
 ): Promise<{ session: Session; cookie: string }> {
   const now = engine.now();
   const session: Session = {
-    id: randomToken(32),
+    id: randomId(32),
     sub,
     authTime,
     clients: [],
@@ -91,8 +91,8 @@ export function readInteractionCookie(ctx: RequestContext): string | undefined {
 export async function startInteraction(engine: Engine, request: object): Promise<Reply> {
   const now = engine.now();
   const interaction = {
-    id: randomToken(32),
-    csrf: randomToken(32),
+    id: randomId(32),
+    csrf: randomId(32),
     request: request as Record<string, unknown>,
     createdAt: now,
     expiresAt: now + engine.config.ttl.interaction * 1000,

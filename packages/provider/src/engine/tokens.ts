@@ -2,11 +2,12 @@
  * Minting tokens: access tokens as JWTs (RFC 9068), ID tokens (OIDC Core §2), and opaque refresh
  * tokens stored as keyed hashes. Verification of access tokens for the resource endpoints.
  */
-import { OAuthError, randomToken } from '@gatehouse/oauth';
+import { OAuthError } from '@gatehouse/oauth';
 import type { JWTPayload } from 'jose';
 import type { Client } from '../storage/types.js';
 import type { Engine } from './context.js';
 import { halfHash, InvalidJwt, signJwt, verifyOwnJwt } from './jwt.js';
+import { randomId } from './random.js';
 import { claimsForScopes } from './scopes.js';
 
 export interface IssueInput {
@@ -44,7 +45,7 @@ export async function issueTokens(engine: Engine, input: IssueInput): Promise<To
   const nowMs = engine.now();
   const iat = Math.floor(nowMs / 1000);
   const scope = input.scope.join(' ');
-  const accessJti = randomToken(16);
+  const accessJti = randomId(16);
   const accessClaims: JWTPayload = {
     iss: config.issuer,
     sub: input.sub,
@@ -86,7 +87,7 @@ export async function issueTokens(engine: Engine, input: IssueInput): Promise<To
   }
 
   if (input.refreshUntil !== undefined && input.refreshUntil > nowMs) {
-    const refreshToken = randomToken(32);
+    const refreshToken = randomId(32);
     await engine.storage.refreshTokens.save({
       id: await engine.secrets.hashToken(refreshToken),
       grantId: input.grantId,
