@@ -1,17 +1,22 @@
 /** Signing the provider's JWTs and verifying the ones it issued itself (id_token_hint, access tokens). */
-import { base64url, OAuthError } from '@gatehouse/oauth';
-import { compactVerify, decodeProtectedHeader, type JWTPayload, SignJWT } from 'jose';
+import { createHash } from 'node:crypto';
+import { OAuthError } from '@gatehouse/oauth';
+import { compactVerify, decodeProtectedHeader, type JWTPayload } from 'jose';
 import type { SigningAlg } from '../storage/types.js';
 import type { Engine } from './context.js';
 
+/**
+ * Signs `payload` with the active key for `alg` (header `alg`, `kid` and `typ` when given). The
+ * signature is computed synchronously with `node:crypto`; the function stays `async` so that a
+ * failure is a rejection, as callers expect.
+ */
 export async function signJwt(
   engine: Engine,
   alg: SigningAlg,
   typ: string | undefined,
   payload: JWTPayload,
 ): Promise<string> {
-  const { kid, key } = engine.keys.signingKey(alg);
-  return new SignJWT(payload).setProtectedHeader(typ ? { alg, kid, typ } : { alg, kid }).sign(key);
+  return engine.keys.sign(alg, typ ? { typ } : {}, payload);
 }
 
 const decoder = new TextDecoder();
@@ -70,7 +75,8 @@ export class InvalidJwt extends OAuthError {
 /** OIDC `at_hash`: left half of the hash of the access token, with the hash of the signing alg. */
 export async function halfHash(alg: SigningAlg, value: string): Promise<string> {
   // EdDSA with Ed25519 uses SHA-512, as the OpenID Foundation's guidance for EdDSA prescribes.
-  const hash = alg === 'EdDSA' ? 'SHA-512' : 'SHA-256';
-  const digest = new Uint8Array(await crypto.subtle.digest(hash, new TextEncoder().encode(value)));
-  return base64url(digest.slice(0, digest.length / 2));
+  const digest = createHash(alg === 'EdDSA' ? 'sha512' : 'sha256')
+    .update(value, 'utf8')
+    .digest();
+  return digest.subarray(0, digest.length / 2).toString('base64url');
 }

@@ -2,13 +2,14 @@
  * The token endpoint (RFC 6749 §3.2, §4.1.3, §6; OIDC Core §3.1.3). Grant types are handlers in a
  * table; each gets an authenticated client and the form parameters.
  */
-import { OAuthError, splitSpaceList, verifyS256 } from '@gatehouse/oauth';
+import { OAuthError, splitSpaceList } from '@gatehouse/oauth';
 import type { Client } from '../storage/types.js';
 import { authenticateClient } from './client-auth.js';
 import type { Engine, RequestContext } from './context.js';
 import { corsHeaders, preflight } from './cors.js';
 import { asOAuthError, errorJson } from './errors.js';
 import { json, readForm } from './http.js';
+import { verifyS256Sync } from './pkce.js';
 import type { Reply } from './reply.js';
 import { issueTokens, revokeGrant, type TokenResponse } from './tokens.js';
 
@@ -66,7 +67,7 @@ const authorizationCode: GrantHandler = async (engine, ctx, client, form) => {
         'invalid_grant',
         'code_verifier is missing (the authorization request used PKCE)',
       );
-    if (!(await verifyS256(verifier, record.codeChallenge))) {
+    if (!verifyS256Sync(verifier, record.codeChallenge)) {
       throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge');
     }
   } else if (verifier !== undefined) {

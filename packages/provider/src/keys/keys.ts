@@ -2,7 +2,12 @@
  * Signing keys: Ed25519 (EdDSA) by default, P-256 (ES256) and RSA-2048 (RS256) for clients that
  * ask for them. Generated at first start, stored with the private part encrypted, all published
  * in the JWKS. Imported keys are cached in memory for the life of the process.
+ *
+ * Signing runs on synchronous `node:crypto` (`crypto.sign`); a WebCrypto signature is a job on
+ * libuv's thread pool and costs about twice the CPU. jose still generates, exports and imports
+ * keys, and verifies every JWS.
  */
+import { createPrivateKey, type JsonWebKey, type KeyObject, sign as nodeSign } from 'node:crypto';
 import { base64url } from '@gatehouse/oauth';
 import { exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import type { KeyStore, SigningAlg, StoredKey } from '../storage/types.js';
@@ -13,12 +18,18 @@ export const SIGNING_ALGS: readonly SigningAlg[] = ['EdDSA', 'ES256', 'RS256'];
 export interface SigningKey {
   kid: string;
   alg: SigningAlg;
-  key: CryptoKey;
+  /** The private key (jose's `SignJWT#sign` accepts a KeyObject as well). */
+  key: KeyObject;
 }
 
 export interface KeyManager {
   /** The active key for an algorithm. */
   signingKey(alg: SigningAlg): SigningKey;
+  /**
+   * A compact JWS (RFC 7515 §7.1) of `payload` as JSON, signed with the active key for `alg`.
+   * The protected header is `header` with `alg` and `kid` of that key (which always win).
+   */
+  sign(alg: SigningAlg, header: Record<string, unknown>, payload: Record<string, unknown>): string;
   /** The public JWK Set: every stored key, active and retired. */
   jwks(): { keys: JWK[] };
   /** Public verification key by kid (for tokens the provider issued itself). */
@@ -45,6 +56,39 @@ async function generate(alg: SigningAlg, secrets: Secrets, now: number): Promise
   };
 }
 
+/** Whether `key` is a private key of the type `alg` signs with (Ed25519, P-256, RSA). */
+function fitsAlg(key: KeyObject, alg: SigningAlg): boolean {
+  switch (alg) {
+    case 'EdDSA':
+      return key.asymmetricKeyType === 'ed25519';
+    case 'ES256':
+      return (
+        key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1'
+      );
+    case 'RS256':
+      return (
+        key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048
+      );
+  }
+}
+
+/** The JWS signature of `data` with `key` (a private key that `fitsAlg(key, alg)`). */
+function signature(alg: SigningAlg, key: KeyObject, data: Buffer): Buffer {
+  switch (alg) {
+    case 'EdDSA':
+      return nodeSign(null, data, key);
+    case 'ES256':
+      // JWS wants the raw 64-byte R || S (RFC 7518 §3.4), not DER.
+      return nodeSign('sha256', data, { key, dsaEncoding: 'ieee-p1363' });
+    case 'RS256':
+      // RSASSA-PKCS1-v1_5, the default padding for an `rsa` key.
+      return nodeSign('sha256', data, key);
+  }
+}
+
+const json64 = (value: unknown): string =>
+  Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+
 /**
  * Loads the stored keys, generating an active key for each algorithm that has none, and returns a
  * manager over them.
@@ -67,8 +111,7 @@ export async function loadKeys(
   let jwks: { keys: JWK[] } = { keys: [] };
 
   async function index(keys: StoredKey[]): Promise<void> {
-    active.clear();
-    publicKeys.clear();
+    const fresh = new Map<SigningAlg, SigningKey>();
     for (const k of keys) {
       if (k.status !== 'active') continue;
       let privateJwk: JWK;
@@ -79,22 +122,38 @@ export async function loadKeys(
           `signing key ${k.kid} cannot be decrypted: the provider secret (GATEHOUSE_SECRET or .gatehouse/secret) differs from the one it was stored with`,
         );
       }
-      const key = (await importJWK(privateJwk, k.alg)) as CryptoKey;
-      const current = active.get(k.alg);
+      const key = createPrivateKey({ key: privateJwk as JsonWebKey, format: 'jwk' });
+      if (!fitsAlg(key, k.alg)) throw new Error(`signing key ${k.kid} is not a ${k.alg} key`);
+      const current = fresh.get(k.alg);
       // The newest active key of each algorithm signs.
       if (!current || (keys.find((x) => x.kid === current.kid)?.createdAt ?? 0) <= k.createdAt) {
-        active.set(k.alg, { kid: k.kid, alg: k.alg, key });
+        fresh.set(k.alg, { kid: k.kid, alg: k.alg, key });
       }
     }
+    // Swap only once every key has loaded, so a failure leaves the previous keys in place.
+    active.clear();
+    for (const [alg, key] of fresh) active.set(alg, key);
+    publicKeys.clear();
     jwks = { keys: keys.map((k) => k.publicJwk as JWK) };
   }
   await index(stored);
 
+  function signingKey(alg: SigningAlg): SigningKey {
+    const key = active.get(alg);
+    if (!key) throw new Error(`no active ${alg} signing key`);
+    return key;
+  }
+
   return {
-    signingKey(alg) {
-      const key = active.get(alg);
-      if (!key) throw new Error(`no active ${alg} signing key`);
-      return key;
+    signingKey,
+    sign(alg, header, payload) {
+      const { kid, key } = signingKey(alg);
+      // `alg` and `kid` lead the header and cannot be overridden by the caller.
+      const protectedHeader = { alg, kid, ...header };
+      protectedHeader.alg = alg;
+      protectedHeader.kid = kid;
+      const input = `${json64(protectedHeader)}.${json64(payload)}`;
+      return `${input}.${signature(alg, key, Buffer.from(input, 'latin1')).toString('base64url')}`;
     },
     jwks: () => jwks,
     async publicKey(kid) {

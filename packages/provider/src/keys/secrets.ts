@@ -1,12 +1,26 @@
 /**
- * Keys derived from the provider secret (HKDF-SHA-256, WebCrypto): one encrypts private signing
- * keys at rest (AES-256-GCM), one keys the hash under which client secrets are stored
- * (HMAC-SHA-256: client secrets are high-entropy, so a fast keyed hash is the right tool).
+ * Keys derived from the provider secret (HKDF-SHA-256): one encrypts private signing keys at rest
+ * (AES-256-GCM), one keys the hash under which client secrets are stored (HMAC-SHA-256: client
+ * secrets are high-entropy, so a fast keyed hash is the right tool), one keys the hash of tokens
+ * and codes.
+ *
+ * Runs on synchronous `node:crypto`: these are on the hot path of every token request, and each
+ * WebCrypto call is a job on libuv's thread pool that costs several times the work itself. The
+ * key bytes, hashes and sealed format are the ones the earlier WebCrypto implementation produced
+ * (`deriveKey` to HMAC-SHA-256 without a length gives a key of the hash's block size, 64 bytes),
+ * so stored hashes and encrypted keys stay valid.
  */
-import { base64url, base64urlDecode, timingSafeEqual } from '@gatehouse/oauth';
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  hkdfSync,
+  type KeyObject,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
+import { base64urlDecode } from '@gatehouse/oauth';
 
 export interface Secrets {
   /** Encrypts a string with AES-256-GCM; output is `v1.<iv>.<ciphertext>` in base64url. */
@@ -19,71 +33,71 @@ export interface Secrets {
   hashToken(token: string): Promise<string>;
 }
 
-async function derive(
-  master: CryptoKey,
-  info: string,
-  algorithm: AesKeyGenParams | HmacImportParams,
-  usages: KeyUsage[],
-): Promise<CryptoKey> {
-  return crypto.subtle.deriveKey(
-    { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(32), info: encoder.encode(info) },
-    master,
-    algorithm,
-    false,
-    usages,
+/** HKDF salt: 32 zero bytes (fixed; changing it would invalidate every stored hash and key). */
+const SALT = new Uint8Array(32);
+const AES_KEY_BYTES = 32;
+/** HMAC-SHA-256 keys are one SHA-256 block long, as WebCrypto's default HMAC key length was. */
+const HMAC_KEY_BYTES = 64;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/** HKDF-SHA-256 of the secret's UTF-8 bytes, as a secret KeyObject of `length` bytes. */
+export function deriveSecretKey(secret: string, info: string, length: number): KeyObject {
+  return createSecretKey(
+    new Uint8Array(hkdfSync('sha256', Buffer.from(secret, 'utf8'), SALT, info, length)),
   );
 }
 
 /** Derives the provider's keys from its secret (at least 32 characters). */
 export async function createSecrets(secret: string): Promise<Secrets> {
-  const master = await crypto.subtle.importKey('raw', encoder.encode(secret), 'HKDF', false, [
-    'deriveKey',
-  ]);
-  const aes = await derive(
-    master,
-    'gatehouse/v1/key-encryption',
-    { name: 'AES-GCM', length: 256 },
-    ['encrypt', 'decrypt'],
-  );
-  const clientSecretKey = await derive(
-    master,
-    'gatehouse/v1/client-secret',
-    { name: 'HMAC', hash: 'SHA-256' },
-    ['sign'],
-  );
-  const tokenKey = await derive(
-    master,
-    'gatehouse/v1/token-hash',
-    { name: 'HMAC', hash: 'SHA-256' },
-    ['sign'],
-  );
-  const hmac = async (key: CryptoKey, value: string) =>
-    base64url(new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(value))));
+  const aes = deriveSecretKey(secret, 'gatehouse/v1/key-encryption', AES_KEY_BYTES);
+  const clientSecretKey = deriveSecretKey(secret, 'gatehouse/v1/client-secret', HMAC_KEY_BYTES);
+  const tokenKey = deriveSecretKey(secret, 'gatehouse/v1/token-hash', HMAC_KEY_BYTES);
+  const hmac = (key: KeyObject, value: string): string =>
+    createHmac('sha256', key).update(value, 'utf8').digest('base64url');
 
   return {
     async encrypt(plaintext) {
-      const iv = crypto.getRandomValues(new Uint8Array(12));
-      const ct = await crypto.subtle.encrypt(
-        { name: 'AES-GCM', iv },
-        aes,
-        encoder.encode(plaintext),
-      );
-      return `v1.${base64url(iv)}.${base64url(new Uint8Array(ct))}`;
+      const iv = randomBytes(IV_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', aes, iv, { authTagLength: TAG_BYTES });
+      // WebCrypto's layout: the tag follows the ciphertext in one field.
+      const ct = Buffer.concat([
+        cipher.update(plaintext, 'utf8'),
+        cipher.final(),
+        cipher.getAuthTag(),
+      ]);
+      return `v1.${iv.toString('base64url')}.${ct.toString('base64url')}`;
     },
     async decrypt(sealed) {
-      const [version, iv, ct] = sealed.split('.');
-      if (version !== 'v1' || !iv || !ct) throw new Error('unrecognised sealed value');
-      const pt = await crypto.subtle.decrypt(
-        { name: 'AES-GCM', iv: base64urlDecode(iv) },
-        aes,
-        base64urlDecode(ct),
-      );
-      return decoder.decode(pt);
+      const [version, iv, ct, extra] = sealed.split('.');
+      if (version !== 'v1' || !iv || !ct || extra !== undefined) {
+        throw new Error('unrecognised sealed value');
+      }
+      const ivBytes = base64urlDecode(iv);
+      const data = base64urlDecode(ct);
+      if (ivBytes.length !== IV_BYTES || data.length < TAG_BYTES) {
+        throw new Error('unrecognised sealed value');
+      }
+      const decipher = createDecipheriv('aes-256-gcm', aes, ivBytes, { authTagLength: TAG_BYTES });
+      decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
+      const pt = Buffer.concat([
+        decipher.update(data.subarray(0, data.length - TAG_BYTES)),
+        decipher.final(), // throws when the tag does not match
+      ]);
+      return pt.toString('utf8');
     },
-    hashClientSecret: (secret) => hmac(clientSecretKey, secret),
-    async verifyClientSecret(secret, hash) {
-      return timingSafeEqual(await hmac(clientSecretKey, secret), hash);
+    async hashClientSecret(value) {
+      return hmac(clientSecretKey, value);
     },
-    hashToken: (token) => hmac(tokenKey, token),
+    async verifyClientSecret(value, hash) {
+      const actual = Buffer.from(hmac(clientSecretKey, value), 'utf8');
+      const expected = Buffer.from(hash, 'utf8');
+      // The length of a stored hash is public (43 characters); only the content is compared in
+      // constant time.
+      return actual.length === expected.length && timingSafeEqual(actual, expected);
+    },
+    async hashToken(token) {
+      return hmac(tokenKey, token);
+    },
   };
 }
