@@ -12,22 +12,23 @@ function invalidClient(description: string, detail?: string): OAuthError {
   return new OAuthError('invalid_client', description, detail ? { detail } : {});
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Parses `Authorization: Basic` with the form-encoding RFC 6749 §2.3.1 requires. */
 function parseBasic(header: string): { id: string; secret: string } {
   const match = /^Basic ([A-Za-z0-9+/]+=*)$/i.exec(header.trim());
   if (!match) throw invalidClient('the Authorization header is not valid Basic credentials');
   let decoded: string;
   try {
-    decoded = new TextDecoder('utf-8', { fatal: true }).decode(
-      Uint8Array.from(atob(match[1]!), (c) => c.charCodeAt(0)),
-    );
+    decoded = UTF8.decode(Buffer.from(match[1]!, 'base64'));
   } catch {
     throw invalidClient('the Authorization header is not valid Basic credentials');
   }
   const colon = decoded.indexOf(':');
   if (colon === -1) throw invalidClient('the Authorization header is not valid Basic credentials');
   try {
-    const form = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
+    const form = (s: string) =>
+      s.includes('%') || s.includes('+') ? decodeURIComponent(s.replace(/\+/g, ' ')) : s;
     return { id: form(decoded.slice(0, colon)), secret: form(decoded.slice(colon + 1)) };
   } catch {
     throw invalidClient('the Basic credentials are not form-encoded');
