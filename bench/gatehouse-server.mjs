@@ -1,0 +1,97 @@
+/**
+ * Benchmark child: Gatehouse on SQLite, served by its own Node adapter (`startServer`).
+ *
+ * Started by run.mjs with `child_process.fork`; argv[2] is a directory for the database. Sends
+ * `{ type: 'ready', issuer, ... }` once it listens on 127.0.0.1, then answers the IPC requests of
+ * `serveBenchIpc` (CPU usage, profiler, close).
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import {
+  CLIENT_ID,
+  CLIENT_SECRET,
+  freePort,
+  PASSWORD,
+  REDIRECT_URI,
+  serveBenchIpc,
+  USERNAME,
+} from './client.mjs';
+
+const dir = process.argv[2];
+if (!dir) throw new Error('usage: gatehouse-server.mjs <database directory>');
+const dbPath = join(dir, 'gh.db');
+
+const dist = new URL('../packages/provider/dist/', import.meta.url);
+const { createProvider } = await import(new URL('index.js', dist).href);
+const { startServer } = await import(new URL('node/server.js', dist).href);
+
+let serverErrors = 0;
+
+async function start() {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const provider = await createProvider({
+    config: {
+      issuer,
+      storage: { sqlite: dbPath },
+      clients: [
+        {
+          client_id: CLIENT_ID,
+          type: 'web',
+          client_secret: CLIENT_SECRET,
+          token_endpoint_auth_method: 'client_secret_basic',
+          id_token_signed_response_alg: 'EdDSA',
+          grant_types: ['authorization_code'],
+          redirect_uris: [REDIRECT_URI],
+        },
+      ],
+      users: [{ username: USERNAME, password: PASSWORD }],
+      // Every sign-in attempt from 127.0.0.1 counts against `perIp` (successful ones too), and a
+      // run signs in 8 browsers per phase: raise it so the untimed sign-ins are not throttled.
+      throttle: { perIp: 100_000 },
+    },
+    // passwords: the default scryptHasher().
+    secret: randomBytes(32).toString('base64url'),
+  });
+  try {
+    const server = await startServer(provider, {
+      port,
+      host: '127.0.0.1',
+      onError: (err) => {
+        serverErrors++;
+        process.stderr.write(`unexpected error: ${err?.stack ?? err}\n`);
+      },
+    });
+    return { provider, server, issuer };
+  } catch (err) {
+    await provider.close();
+    throw err;
+  }
+}
+
+// The free port can be taken between the probe and the bind: try a few times.
+let started;
+for (let attempt = 1; !started; attempt++) {
+  try {
+    started = await start();
+  } catch (err) {
+    if (err?.code !== 'EADDRINUSE' || attempt >= 5) throw err;
+  }
+}
+const { provider, server, issuer } = started;
+
+serveBenchIpc({
+  serverErrors: () => serverErrors,
+  close: async () => {
+    await server.close();
+    await provider.close();
+  },
+});
+
+process.send?.({
+  type: 'ready',
+  issuer,
+  name: 'Gatehouse',
+  detail: `SQLite (${dbPath}), startServer`,
+  pid: process.pid,
+});
