@@ -176,6 +176,34 @@ describe('the sign-in page', () => {
   });
 });
 
+describe('no account enumeration by timing', () => {
+  it('spends one full password hash on unknown users too (the same work as a wrong password)', async () => {
+    const { scryptHasher } = await import('../../packages/provider/src/users/passwords.js');
+    const real = scryptHasher({ logN: 10 });
+    const calls: string[] = [];
+    tp = await startTestProvider({
+      passwords: {
+        hash: real.hash,
+        verify: (p, h) => {
+          calls.push('verify');
+          return real.verify(p, h);
+        },
+        dummyVerify: (p) => {
+          calls.push('dummy');
+          return real.dummyVerify(p);
+        },
+      },
+    });
+    const browser = new Browser(tp);
+    const form = await openLogin(browser);
+    const wrong = await login(browser, form, { username: 'alice', password: 'wrong password' });
+    const unknown = await login(browser, form, { username: 'nobody', password: 'wrong password' });
+    expect(calls).toEqual(['verify', 'dummy']);
+    expect(unknown.status).toBe(wrong.status);
+    expect(alertOf(await unknown.text())).toBe(alertOf(await wrong.text()));
+  });
+});
+
 describe('throttling (SECURITY.md: per-account and per-IP)', () => {
   it('refuses the attempt after perAccount failures even with the right password', async () => {
     const { perAccount } = tp.provider.config.throttle;
