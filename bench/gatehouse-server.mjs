@@ -46,9 +46,8 @@ async function start() {
         },
       ],
       users: [{ username: USERNAME, password: PASSWORD }],
-      // Every sign-in attempt from 127.0.0.1 counts against `perIp` (successful ones too), and a
-      // run signs in 8 browsers per phase: raise it so the untimed sign-ins are not throttled.
-      throttle: { perIp: 100_000 },
+      // --gatehouse-access-tokens (run.mjs): `jwt` (the default) or `opaque`.
+      accessTokenFormat: process.env.GATEHOUSE_BENCH_ACCESS_TOKENS ?? 'jwt',
     },
     // passwords: the default scryptHasher().
     secret: randomBytes(32).toString('base64url'),

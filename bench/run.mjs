@@ -88,6 +88,8 @@ const HELP = `usage: node bench/run.mjs [options]
                         figures of a profiled run are inflated and not written to latest.json
   --profile-interval US sampling interval of --profile in µs (default 200)
   --top N               hotspots listed per profile (default 25)
+  --gatehouse-access-tokens=jwt|opaque Gatehouse's access token format (default jwt; oidc-provider's
+                                      default is opaque, for a like-for-like run)
   --gatehouse-node-args="FLAGS"       extra node flags for one child, for experiments, e.g.
   --oidc-provider-node-args="FLAGS"   --gatehouse-node-args="--max-semi-space-size=16" (note the =)
   --no-build            do not run \`tsc -b\` first
@@ -113,6 +115,7 @@ function options() {
         top: { type: 'string', default: '25' },
         'no-build': { type: 'boolean', default: false },
         'gatehouse-node-args': { type: 'string', default: '' },
+        'gatehouse-access-tokens': { type: 'string', default: 'jwt' },
         'oidc-provider-node-args': { type: 'string', default: '' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -122,6 +125,12 @@ function options() {
     process.exit(2);
   }
   const { values } = parsed;
+  if (!['jwt', 'opaque'].includes(values['gatehouse-access-tokens'])) {
+    console.error('--gatehouse-access-tokens takes jwt or opaque');
+    process.exit(2);
+  }
+  // Read by bench/gatehouse-server.mjs (the forked child inherits the environment).
+  process.env.GATEHOUSE_BENCH_ACCESS_TOKENS = values['gatehouse-access-tokens'];
   if (values.help) {
     console.log(HELP);
     process.exit(0);

@@ -127,6 +127,12 @@ export const configSchema = z
     users: z.array(userInputSchema).default([]),
     ttl: ttlSchema,
     throttle: throttleSchema,
+    /**
+     * Access tokens: `jwt` (RFC 9068, signed, verifiable by resource servers with the JWKS) or
+     * `opaque` (sealed with AES-256-GCM: only the provider can read them; resource servers use
+     * introspection). Opaque tokens save one signature per token.
+     */
+    accessTokenFormat: z.enum(['jwt', 'opaque']).default('jwt'),
     /** Signing algorithm of ID tokens for clients that do not choose one, and of access tokens. */
     defaultSigningAlg: algSchema.default('EdDSA'),
     /**

@@ -8,7 +8,7 @@ import type { Engine, RequestContext } from './context.js';
 import { asOAuthError, errorJson } from './errors.js';
 import { json, readForm } from './http.js';
 import type { Reply } from './reply.js';
-import { verifyAccessToken } from './tokens.js';
+import { looksLikeAccessToken, verifyAccessToken } from './tokens.js';
 
 export async function handleIntrospection(engine: Engine, ctx: RequestContext): Promise<Reply> {
   const { request } = ctx;
@@ -22,7 +22,7 @@ export async function handleIntrospection(engine: Engine, ctx: RequestContext): 
     const token = form.get('token');
     if (!token) throw new OAuthError('invalid_request', 'token is missing');
     const now = engine.now();
-    if (token.split('.').length === 3) {
+    if (looksLikeAccessToken(token)) {
       try {
         const c = await verifyAccessToken(engine, token);
         if (c.client_id !== client.client_id) return json({ active: false });

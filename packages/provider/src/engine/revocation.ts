@@ -10,7 +10,7 @@ import { corsHeaders, preflight } from './cors.js';
 import { asOAuthError, errorJson } from './errors.js';
 import { readForm } from './http.js';
 import { Reply } from './reply.js';
-import { revokeGrant, verifyAccessToken } from './tokens.js';
+import { looksLikeAccessToken, revokeGrant, verifyAccessToken } from './tokens.js';
 
 const HINTS = new Set(['access_token', 'refresh_token']);
 
@@ -31,7 +31,7 @@ export async function handleRevocation(engine: Engine, ctx: RequestContext): Pro
       throw new OAuthError('unsupported_token_type', `token_type_hint '${hint}' is not supported`);
     }
     const now = engine.now();
-    if (token.split('.').length === 3) {
+    if (looksLikeAccessToken(token)) {
       try {
         const claims = await verifyAccessToken(engine, token);
         if (claims.client_id === client.client_id) {

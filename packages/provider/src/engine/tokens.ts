@@ -59,7 +59,10 @@ export async function issueTokens(engine: Engine, input: IssueInput): Promise<To
   // Tokens of an authorization carry their grant, so that revoking the grant revokes them.
   if (input.grantId) accessClaims['gid'] = input.grantId;
   if (input.authTime !== undefined) accessClaims['auth_time'] = Math.floor(input.authTime / 1000);
-  const accessToken = await signJwt(engine, config.defaultSigningAlg, 'at+jwt', accessClaims);
+  const accessToken =
+    config.accessTokenFormat === 'opaque'
+      ? OPAQUE_PREFIX + engine.secrets.sealToken(JSON.stringify(accessClaims))
+      : await signJwt(engine, config.defaultSigningAlg, 'at+jwt', accessClaims);
   const response: TokenResponse = {
     access_token: accessToken,
     token_type: 'Bearer',
@@ -104,6 +107,27 @@ export async function issueTokens(engine: Engine, input: IssueInput): Promise<To
   return response;
 }
 
+/** Opaque access tokens: this prefix, then the claims sealed by `Secrets.sealToken`. */
+const OPAQUE_PREFIX = 'gat1.';
+
+/** Whether a string has the shape of an access token this provider issues (JWT or opaque). */
+export function looksLikeAccessToken(token: string): boolean {
+  return token.startsWith(OPAQUE_PREFIX) || token.split('.').length === 3;
+}
+
+function openOpaque(engine: Engine, token: string): AccessTokenClaims {
+  let claims: AccessTokenClaims;
+  try {
+    claims = JSON.parse(engine.secrets.openToken(token.slice(OPAQUE_PREFIX.length)));
+  } catch {
+    throw new InvalidJwt('opaque token does not open');
+  }
+  if (claims.iss !== engine.config.issuer) throw new InvalidJwt('issuer');
+  if (typeof claims.exp !== 'number' || claims.exp * 1000 <= engine.now())
+    throw new InvalidJwt('expired');
+  return claims;
+}
+
 export interface AccessTokenClaims extends JWTPayload {
   sub: string;
   client_id: string;
@@ -118,7 +142,9 @@ export interface AccessTokenClaims extends JWTPayload {
  * neither the token nor its grant was revoked. Throws `invalid_token`.
  */
 export async function verifyAccessToken(engine: Engine, token: string): Promise<AccessTokenClaims> {
-  const claims = (await verifyOwnJwt(engine, token, { typ: 'at+jwt' })) as AccessTokenClaims;
+  const claims = token.startsWith(OPAQUE_PREFIX)
+    ? openOpaque(engine, token)
+    : ((await verifyOwnJwt(engine, token, { typ: 'at+jwt' })) as AccessTokenClaims);
   if (
     typeof claims.sub !== 'string' ||
     typeof claims.jti !== 'string' ||

@@ -161,3 +161,20 @@ describe('createSecrets', () => {
     ).toBe(false);
   });
 });
+
+describe('sealToken / openToken', () => {
+  it('round-trips, under a key of its own, and refuses altered or foreign values', async () => {
+    const secrets = await createSecrets('token-secret-0123456789-abcdefghijklmnopqrs');
+    const other = await createSecrets('other-secret-0123456789-abcdefghijklmnopqrs');
+    const sealed = secrets.sealToken('{"sub":"u1"}');
+    expect(secrets.openToken(sealed)).toBe('{"sub":"u1"}');
+    expect(sealed).not.toBe(secrets.sealToken('{"sub":"u1"}'));
+    expect(() => other.openToken(sealed)).toThrow();
+    expect(() => secrets.openToken(`${sealed.slice(0, -2)}AA`)).toThrow();
+    // Not interchangeable with the key-encryption key, in either direction.
+    expect(() => secrets.openToken(sealed.replace('v1', 'v2'))).toThrow();
+    const keySealed = await secrets.encrypt('{"sub":"u1"}');
+    expect(() => secrets.openToken(keySealed)).toThrow();
+    await expect(secrets.decrypt(sealed)).rejects.toThrow();
+  });
+});

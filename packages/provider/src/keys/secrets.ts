@@ -20,7 +20,6 @@ import {
   randomBytes,
   timingSafeEqual,
 } from 'node:crypto';
-import { base64urlDecode } from '@gatehouse/oauth';
 
 export interface Secrets {
   /** Encrypts a string with AES-256-GCM; output is `v1.<iv>.<ciphertext>` in base64url. */
@@ -31,6 +30,13 @@ export interface Secrets {
   verifyClientSecret(secret: string, hash: string): Promise<boolean>;
   /** Keyed hash for tokens and codes (the storage key of single-use artifacts). */
   hashToken(token: string): Promise<string>;
+  /**
+   * Seals a self-contained token (an opaque access token) with AES-256-GCM under a key of its
+   * own: the holder can neither read nor alter it. Same `v1.<iv>.<ciphertext>` format.
+   */
+  sealToken(plaintext: string): string;
+  /** Opens a sealed token; throws when it was not sealed by this provider or was altered. */
+  openToken(sealed: string): string;
 }
 
 /** HKDF salt: 32 zero bytes (fixed; changing it would invalidate every stored hash and key). */
@@ -48,44 +54,52 @@ export function deriveSecretKey(secret: string, info: string, length: number): K
   );
 }
 
+/** AES-256-GCM, in the layout WebCrypto used: `v1.<iv>.<ciphertext with its tag>`. */
+function seal(key: KeyObject, plaintext: string): string {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+  // WebCrypto's layout: the tag follows the ciphertext in one field.
+  const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+  return `v1.${iv.toString('base64url')}.${ct.toString('base64url')}`;
+}
+
+function open(key: KeyObject, sealed: string): string {
+  const [version, iv, ct, extra] = sealed.split('.');
+  if (version !== 'v1' || !iv || !ct || extra !== undefined) {
+    throw new Error('unrecognised sealed value');
+  }
+  const ivBytes = Buffer.from(iv, 'base64url');
+  const data = Buffer.from(ct, 'base64url');
+  if (ivBytes.length !== IV_BYTES || data.length < TAG_BYTES) {
+    throw new Error('unrecognised sealed value');
+  }
+  const decipher = createDecipheriv('aes-256-gcm', key, ivBytes, { authTagLength: TAG_BYTES });
+  decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
+  const pt = Buffer.concat([
+    decipher.update(data.subarray(0, data.length - TAG_BYTES)),
+    decipher.final(), // throws when the tag does not match
+  ]);
+  return pt.toString('utf8');
+}
+
 /** Derives the provider's keys from its secret (at least 32 characters). */
 export async function createSecrets(secret: string): Promise<Secrets> {
   const aes = deriveSecretKey(secret, 'gatehouse/v1/key-encryption', AES_KEY_BYTES);
   const clientSecretKey = deriveSecretKey(secret, 'gatehouse/v1/client-secret', HMAC_KEY_BYTES);
   const tokenKey = deriveSecretKey(secret, 'gatehouse/v1/token-hash', HMAC_KEY_BYTES);
+  const accessTokenKey = deriveSecretKey(secret, 'gatehouse/v1/access-token', AES_KEY_BYTES);
   const hmac = (key: KeyObject, value: string): string =>
     createHmac('sha256', key).update(value, 'utf8').digest('base64url');
 
   return {
     async encrypt(plaintext) {
-      const iv = randomBytes(IV_BYTES);
-      const cipher = createCipheriv('aes-256-gcm', aes, iv, { authTagLength: TAG_BYTES });
-      // WebCrypto's layout: the tag follows the ciphertext in one field.
-      const ct = Buffer.concat([
-        cipher.update(plaintext, 'utf8'),
-        cipher.final(),
-        cipher.getAuthTag(),
-      ]);
-      return `v1.${iv.toString('base64url')}.${ct.toString('base64url')}`;
+      return seal(aes, plaintext);
     },
     async decrypt(sealed) {
-      const [version, iv, ct, extra] = sealed.split('.');
-      if (version !== 'v1' || !iv || !ct || extra !== undefined) {
-        throw new Error('unrecognised sealed value');
-      }
-      const ivBytes = base64urlDecode(iv);
-      const data = base64urlDecode(ct);
-      if (ivBytes.length !== IV_BYTES || data.length < TAG_BYTES) {
-        throw new Error('unrecognised sealed value');
-      }
-      const decipher = createDecipheriv('aes-256-gcm', aes, ivBytes, { authTagLength: TAG_BYTES });
-      decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
-      const pt = Buffer.concat([
-        decipher.update(data.subarray(0, data.length - TAG_BYTES)),
-        decipher.final(), // throws when the tag does not match
-      ]);
-      return pt.toString('utf8');
+      return open(aes, sealed);
     },
+    sealToken: (plaintext) => seal(accessTokenKey, plaintext),
+    openToken: (sealed) => open(accessTokenKey, sealed),
     async hashClientSecret(value) {
       return hmac(clientSecretKey, value);
     },
