@@ -381,38 +381,29 @@ describe("openid-client's own checks are active against the provider", () => {
 
 /** Failed client authentication: what the provider answers and what openid-client makes of it. */
 describe('invalid_client through openid-client', () => {
+  /** A code exchange by a confidential client whose secret is wrong. */
+  const wrongSecretExchange =
+    (auth: 'client_secret_basic' | 'client_secret_post', alg: 'EdDSA' | 'RS256') => async () => {
+      const rp = relyingParty(auth, alg);
+      const config = await discover(tp, { ...rp, secret: `${rp.secret!}-wrong` });
+      const request = await authorizationRequest(config);
+      const callback = await signIn(new Browser(tp), request.url.href);
+      return rejection(() =>
+        client.authorizationCodeGrant(config, callback, {
+          pkceCodeVerifier: request.verifier,
+          expectedState: request.state,
+          expectedNonce: request.nonce,
+        }),
+      );
+    };
   const cases = [
     {
       name: 'client_secret_basic client with a wrong secret, at the token endpoint',
-      run: async () => {
-        const rp = relyingParty('client_secret_basic', 'EdDSA');
-        const config = await discover(tp, { ...rp, secret: `${rp.secret!}-wrong` });
-        const auth = await authorizationRequest(config);
-        const callback = await signIn(new Browser(tp), auth.url.href);
-        return rejection(() =>
-          client.authorizationCodeGrant(config, callback, {
-            pkceCodeVerifier: auth.verifier,
-            expectedState: auth.state,
-            expectedNonce: auth.nonce,
-          }),
-        );
-      },
+      run: wrongSecretExchange('client_secret_basic', 'EdDSA'),
     },
     {
       name: 'client_secret_post client with a wrong secret, at the token endpoint',
-      run: async () => {
-        const rp = relyingParty('client_secret_post', 'RS256');
-        const config = await discover(tp, { ...rp, secret: `${rp.secret!}-wrong` });
-        const auth = await authorizationRequest(config);
-        const callback = await signIn(new Browser(tp), auth.url.href);
-        return rejection(() =>
-          client.authorizationCodeGrant(config, callback, {
-            pkceCodeVerifier: auth.verifier,
-            expectedState: auth.state,
-            expectedNonce: auth.nonce,
-          }),
-        );
-      },
+      run: wrongSecretExchange('client_secret_post', 'RS256'),
     },
     {
       name: 'public client at the introspection endpoint',
