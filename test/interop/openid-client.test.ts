@@ -75,6 +75,30 @@ function responseError(err: unknown): string | undefined {
   return err instanceof client.ResponseBodyError ? err.error : undefined;
 }
 
+/**
+ * Signs in and redeems the code with openid-client's own checks, expecting what `checks` says
+ * instead of the real values, after `alterCallback` has changed the callback URL. Returns the
+ * rejection; fails if the grant succeeds.
+ */
+async function rejectedGrant(
+  party: Parameters<typeof discover>[1],
+  checks: { pkceCodeVerifier?: string; expectedState?: string; expectedNonce?: string } = {},
+  alterCallback: (callback: URL) => void = () => {},
+): Promise<unknown> {
+  const config = await discover(tp, party);
+  const auth = await authorizationRequest(config);
+  const callback = await signIn(new Browser(tp), auth.url.href);
+  alterCallback(callback);
+  return rejection(() =>
+    client.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: auth.verifier,
+      expectedState: auth.state,
+      expectedNonce: auth.nonce,
+      ...checks,
+    }),
+  );
+}
+
 describe('discovery', () => {
   it('openid-client accepts the provider metadata', async () => {
     const config = await discover(tp, relyingParty('client_secret_basic', 'EdDSA'));
@@ -255,89 +279,37 @@ describe("openid-client's own checks are active against the provider", () => {
   const rp = relyingParty('client_secret_basic', 'EdDSA');
 
   it('rejects a callback whose RFC 9207 iss is not the issuer', async () => {
-    const config = await discover(tp, rp);
-    const auth = await authorizationRequest(config);
-    const callback = await signIn(new Browser(tp), auth.url.href);
-    callback.searchParams.set('iss', 'http://localhost:9001');
-    const err = await rejection(() =>
-      client.authorizationCodeGrant(config, callback, {
-        pkceCodeVerifier: auth.verifier,
-        expectedState: auth.state,
-        expectedNonce: auth.nonce,
-      }),
-    );
+    const err = await rejectedGrant(rp, {}, (callback) => {
+      callback.searchParams.set('iss', 'http://localhost:9001');
+    });
     expect(errorChain(err)).toContain('unexpected "iss" (issuer) response parameter value');
   });
 
   it('rejects a callback without iss, because the provider advertises authorization_response_iss_parameter_supported', async () => {
-    const config = await discover(tp, rp);
-    const auth = await authorizationRequest(config);
-    const callback = await signIn(new Browser(tp), auth.url.href);
-    callback.searchParams.delete('iss');
-    const err = await rejection(() =>
-      client.authorizationCodeGrant(config, callback, {
-        pkceCodeVerifier: auth.verifier,
-        expectedState: auth.state,
-        expectedNonce: auth.nonce,
-      }),
-    );
+    const err = await rejectedGrant(rp, {}, (callback) => {
+      callback.searchParams.delete('iss');
+    });
     expect(errorChain(err)).toContain('response parameter "iss" (issuer) missing');
   });
 
   it('rejects an unexpected state', async () => {
-    const config = await discover(tp, rp);
-    const auth = await authorizationRequest(config);
-    const callback = await signIn(new Browser(tp), auth.url.href);
-    const err = await rejection(() =>
-      client.authorizationCodeGrant(config, callback, {
-        pkceCodeVerifier: auth.verifier,
-        expectedState: 'other',
-        expectedNonce: auth.nonce,
-      }),
-    );
+    const err = await rejectedGrant(rp, { expectedState: 'other' });
     expect(errorChain(err)).toContain('unexpected "state" response parameter');
   });
 
   it('rejects an ID token with another nonce', async () => {
-    const config = await discover(tp, rp);
-    const auth = await authorizationRequest(config);
-    const callback = await signIn(new Browser(tp), auth.url.href);
-    const err = await rejection(() =>
-      client.authorizationCodeGrant(config, callback, {
-        pkceCodeVerifier: auth.verifier,
-        expectedState: auth.state,
-        expectedNonce: 'other',
-      }),
-    );
+    const err = await rejectedGrant(rp, { expectedNonce: 'other' });
     expect(errorChain(err)).toContain('unexpected ID Token "nonce" claim value');
   });
 
   it('rejects an ID token signed with another alg than the one the client pinned', async () => {
     // The provider signs EdDSA for this client; the RP claims to expect RS256.
-    const config = await discover(tp, { ...rp, alg: 'RS256' });
-    const auth = await authorizationRequest(config);
-    const callback = await signIn(new Browser(tp), auth.url.href);
-    const err = await rejection(() =>
-      client.authorizationCodeGrant(config, callback, {
-        pkceCodeVerifier: auth.verifier,
-        expectedState: auth.state,
-        expectedNonce: auth.nonce,
-      }),
-    );
+    const err = await rejectedGrant({ ...rp, alg: 'RS256' });
     expect(errorChain(err)).toContain('unexpected JWT "alg" header parameter');
   });
 
   it('the provider refuses a wrong PKCE verifier (openid-client surfaces invalid_grant)', async () => {
-    const config = await discover(tp, rp);
-    const auth = await authorizationRequest(config);
-    const callback = await signIn(new Browser(tp), auth.url.href);
-    const err = await rejection(() =>
-      client.authorizationCodeGrant(config, callback, {
-        pkceCodeVerifier: client.randomPKCECodeVerifier(),
-        expectedState: auth.state,
-        expectedNonce: auth.nonce,
-      }),
-    );
+    const err = await rejectedGrant(rp, { pkceCodeVerifier: client.randomPKCECodeVerifier() });
     expect(responseError(err), errorChain(err)).toBe('invalid_grant');
   });
 
@@ -383,18 +355,9 @@ describe("openid-client's own checks are active against the provider", () => {
 describe('invalid_client through openid-client', () => {
   /** A code exchange by a confidential client whose secret is wrong. */
   const wrongSecretExchange =
-    (auth: 'client_secret_basic' | 'client_secret_post', alg: 'EdDSA' | 'RS256') => async () => {
+    (auth: 'client_secret_basic' | 'client_secret_post', alg: 'EdDSA' | 'RS256') => () => {
       const rp = relyingParty(auth, alg);
-      const config = await discover(tp, { ...rp, secret: `${rp.secret!}-wrong` });
-      const request = await authorizationRequest(config);
-      const callback = await signIn(new Browser(tp), request.url.href);
-      return rejection(() =>
-        client.authorizationCodeGrant(config, callback, {
-          pkceCodeVerifier: request.verifier,
-          expectedState: request.state,
-          expectedNonce: request.nonce,
-        }),
-      );
+      return rejectedGrant({ ...rp, secret: `${rp.secret!}-wrong` });
     };
   const cases = [
     {
