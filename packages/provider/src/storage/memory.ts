@@ -8,6 +8,7 @@ import type {
   Client,
   ConsumeResult,
   Interaction,
+  PushedRequest,
   RefreshToken,
   Session,
   Storage,
@@ -44,6 +45,7 @@ export function memoryStorage(): Storage {
   const codes = new Map<string, Consumable<AuthorizationCode>>();
   const sessions = new Map<string, Session>();
   const interactions = new Map<string, Interaction>();
+  const pushedRequests = new Map<string, PushedRequest>();
   const revokedGrants = new Map<string, number>();
   const revokedAccessTokens = new Map<string, number>();
   const refreshTokens = new Map<string, Consumable<RefreshToken>>();
@@ -126,6 +128,17 @@ export function memoryStorage(): Storage {
       },
       async remove(id) {
         interactions.delete(id);
+      },
+    },
+    pushedRequests: {
+      async save(request) {
+        pushedRequests.set(request.id, clone(request));
+      },
+      async consume(id, now) {
+        const r = pushedRequests.get(id);
+        if (!r || r.expiresAt <= now) return undefined;
+        pushedRequests.delete(id);
+        return r;
       },
     },
     grants: {
@@ -211,6 +224,7 @@ export function memoryStorage(): Storage {
       sweepMap(refreshTokens, (t) => t.record.expiresAt <= now);
       sweepMap(sessions, (s) => s.expiresAt <= now);
       sweepMap(interactions, (i) => i.expiresAt <= now);
+      sweepMap(pushedRequests, (r) => r.expiresAt <= now);
       sweepMap(revokedGrants, (until) => until <= now);
       sweepMap(revokedAccessTokens, (until) => until <= now);
       sweepMap(counters, (c) => c.resetAt <= now);

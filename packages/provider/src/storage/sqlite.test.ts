@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import ts from 'typescript';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { retainNativeHandle, SCHEMA_VERSION, sqliteStorage } from './sqlite.js';
+import { MIGRATIONS, retainNativeHandle, SCHEMA_VERSION, sqliteStorage } from './sqlite.js';
 import { client, code, describeStorage, refreshToken, user } from './storage.suite.js';
 import type { Storage } from './types.js';
 
@@ -64,9 +64,39 @@ describe('sqlite storage', () => {
       // Migrations ran once, not once per open.
       expect(
         retainNativeHandle(db.prepare('SELECT version FROM schema_version')).pluck().all(),
-      ).toEqual([SCHEMA_VERSION]);
+      ).toEqual(MIGRATIONS.map((m) => m.version));
     } finally {
       db.close();
+    }
+  });
+
+  it('upgrades a database of schema version 1 in place, keeping its data', async () => {
+    const path = tempDb();
+    const db = retainNativeHandle(new Database(path));
+    db.exec(
+      'CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)',
+    );
+    db.exec(MIGRATIONS[0]!.sql);
+    retainNativeHandle(db.prepare('INSERT INTO schema_version VALUES (1, 0)')).run();
+    retainNativeHandle(db.prepare('INSERT INTO clients (client_id, data) VALUES (?, ?)')).run(
+      'old',
+      JSON.stringify(client('old')),
+    );
+    db.close();
+
+    const storage = sqliteStorage(path);
+    try {
+      expect((await storage.clients.get('old'))?.client_id).toBe('old');
+      await storage.pushedRequests.save({
+        id: 'p',
+        clientId: 'old',
+        request: { scope: 'openid' },
+        createdAt: T,
+        expiresAt: T + 60_000,
+      });
+      expect((await storage.pushedRequests.consume('p', T))?.request).toEqual({ scope: 'openid' });
+    } finally {
+      await storage.close();
     }
   });
 
@@ -257,7 +287,7 @@ process.once('message', async () => {
       try {
         expect(
           retainNativeHandle(db.prepare('SELECT version FROM schema_version')).pluck().all(),
-        ).toEqual([SCHEMA_VERSION]);
+        ).toEqual(MIGRATIONS.map((m) => m.version));
       } finally {
         db.close();
       }

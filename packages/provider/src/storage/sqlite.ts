@@ -1,8 +1,9 @@
 /**
  * The SQLite adapter (better-sqlite3). One file holds everything; several `sqliteStorage`
  * instances — in one process or in several — may open the same file at once: the database runs in
- * WAL mode with a busy timeout, and every single-use operation (codes, refresh tokens, replay keys,
- * counters) is one atomic SQL statement, so it holds across connections and processes.
+ * WAL mode with a busy timeout, and every single-use operation (codes, refresh tokens, pushed
+ * requests, replay keys, counters) is one atomic SQL statement, so it holds across connections and
+ * processes.
  *
  * better-sqlite3 is synchronous; the methods are `async` only to fit the storage interfaces.
  * Records are stored as JSON text beside the indexed columns (keys, expiry, username) that the
@@ -14,6 +15,7 @@ import type {
   Client,
   ConsumeResult,
   Interaction,
+  PushedRequest,
   RefreshToken,
   Session,
   Storage,
@@ -112,6 +114,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX once_keys_expires_at ON once_keys (expires_at);
     `,
   },
+  {
+    version: 2,
+    sql: `
+      CREATE TABLE pushed_requests (
+        id TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        data TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX pushed_requests_expires_at ON pushed_requests (expires_at);
+    `,
+  },
 ];
 
 /** The schema version this adapter writes. */
@@ -128,6 +142,14 @@ export const CONSUME_CODE_SQL =
 /** Rotates a refresh token, atomically, like {@link CONSUME_CODE_SQL}. */
 export const CONSUME_REFRESH_TOKEN_SQL =
   'UPDATE refresh_tokens SET used_at = @now WHERE id = @id AND used_at IS NULL AND expires_at > @now RETURNING data';
+
+/**
+ * Takes a pushed authorization request, atomically: the row is deleted as it is read, so of
+ * concurrent statements (any connection, any process) exactly one gets its data. An expired row
+ * matches nothing and is left for the sweep. Parameters: `@id`, `@now`.
+ */
+export const CONSUME_PUSHED_REQUEST_SQL =
+  'DELETE FROM pushed_requests WHERE id = @id AND expires_at > @now RETURNING data';
 
 /**
  * better-sqlite3 12 on Node 24.20 and later aborts the whole process (a failed CHECK in
@@ -249,6 +271,11 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
     ),
     interactionRemove: prepare<[string]>('DELETE FROM interactions WHERE id = ?'),
 
+    pushedSave: prepare<[string, string, string, number]>(
+      'INSERT INTO pushed_requests (id, client_id, data, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET client_id = excluded.client_id, data = excluded.data, expires_at = excluded.expires_at',
+    ),
+    pushedConsume: prepare<{ id: string; now: number }, string>(CONSUME_PUSHED_REQUEST_SQL).pluck(),
+
     grantRevoke: prepare<[string, number]>(
       'INSERT INTO revoked_grants (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)',
     ),
@@ -315,6 +342,7 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
       'DELETE FROM refresh_tokens WHERE expires_at <= ?',
       'DELETE FROM sessions WHERE expires_at <= ?',
       'DELETE FROM interactions WHERE expires_at <= ?',
+      'DELETE FROM pushed_requests WHERE expires_at <= ?',
       'DELETE FROM revoked_grants WHERE expires_at <= ?',
       'DELETE FROM revoked_access_tokens WHERE expires_at <= ?',
       'DELETE FROM counters WHERE reset_at <= ?',
@@ -416,6 +444,15 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
       },
       async remove(id) {
         q.interactionRemove.run(id);
+      },
+    },
+    pushedRequests: {
+      async save(request) {
+        q.pushedSave.run(request.id, request.clientId, JSON.stringify(request), request.expiresAt);
+      },
+      async consume(id, now) {
+        const data = q.pushedConsume.get({ id, now });
+        return data === undefined ? undefined : parse<PushedRequest>(data);
       },
     },
     grants: {

@@ -8,6 +8,7 @@ import type {
   AuthorizationCode,
   Client,
   Interaction,
+  PushedRequest,
   RefreshToken,
   Session,
   Storage,
@@ -107,6 +108,25 @@ function interaction(id: string, overrides: Partial<Interaction> = {}): Interact
     },
     createdAt: T,
     expiresAt: T + 10 * MINUTE,
+    ...overrides,
+  };
+}
+
+function pushedRequest(id: string, overrides: Partial<PushedRequest> = {}): PushedRequest {
+  return {
+    id,
+    clientId: 'app',
+    request: {
+      client_id: 'app',
+      redirect_uri: 'https://app.example/callback',
+      scope: ['openid', 'profile'],
+      state: 'state-1',
+      code_challenge: 'challenge',
+      claims: { userinfo: { email: { essential: true } } },
+      max_age: 0,
+    },
+    createdAt: T,
+    expiresAt: T + MINUTE,
     ...overrides,
   };
 }
@@ -414,6 +434,53 @@ export function describeStorage(name: string, open: () => Promise<Storage> | Sto
       });
     });
 
+    describe('pushed requests', () => {
+      test('save then consume round-trips every field, once', async (s) => {
+        const r = pushedRequest('par-1');
+        await s.pushedRequests.save(r);
+        expect(await s.pushedRequests.consume('par-1', T)).toEqual(r);
+        expect(await s.pushedRequests.consume('par-1', T)).toBeUndefined();
+        expect(await s.pushedRequests.consume('par-1', T + 1)).toBeUndefined();
+      });
+
+      test('an unknown id is undefined, and requests are independent', async (s) => {
+        expect(await s.pushedRequests.consume('nope', T)).toBeUndefined();
+        await s.pushedRequests.save(pushedRequest('a'));
+        await s.pushedRequests.save(pushedRequest('b', { clientId: 'other' }));
+        expect(await s.pushedRequests.consume('a', T)).toEqual(pushedRequest('a'));
+        expect(await s.pushedRequests.consume('b', T)).toEqual(
+          pushedRequest('b', { clientId: 'other' }),
+        );
+      });
+
+      test('an expired request is undefined', async (s) => {
+        await s.pushedRequests.save(pushedRequest('edge'));
+        expect(await s.pushedRequests.consume('edge', T + MINUTE - 1)).toEqual(
+          pushedRequest('edge'),
+        );
+        await s.pushedRequests.save(pushedRequest('late'));
+        expect(await s.pushedRequests.consume('late', T + MINUTE)).toBeUndefined();
+        expect(await s.pushedRequests.consume('late', T + 2 * MINUTE)).toBeUndefined();
+      });
+
+      test('stores a copy of what was saved', async (s) => {
+        const r = pushedRequest('par-1');
+        await s.pushedRequests.save(r);
+        r.request['client_id'] = 'evil';
+        expect(await s.pushedRequests.consume('par-1', T)).toEqual(pushedRequest('par-1'));
+      });
+
+      test('50 concurrent consumes of one request: exactly one gets it', async (s) => {
+        const r = pushedRequest('race');
+        await s.pushedRequests.save(r);
+        const results = await Promise.all(
+          Array.from({ length: 50 }, () => s.pushedRequests.consume('race', T)),
+        );
+        const taken = results.filter((x) => x !== undefined);
+        expect(taken).toEqual([r]);
+      });
+    });
+
     describe('grants', () => {
       test('a grant is not revoked until revoke is called', async (s) => {
         expect(await s.grants.isRevoked('g-1', T)).toBe(false);
@@ -671,6 +738,8 @@ export function describeStorage(name: string, open: () => Promise<Storage> | Sto
         await s.sessions.put(session('s-new', { expiresAt: late }));
         await s.interactions.put(interaction('i-old', { expiresAt: old }));
         await s.interactions.put(interaction('i-new', { expiresAt: late }));
+        await s.pushedRequests.save(pushedRequest('par-old', { expiresAt: old }));
+        await s.pushedRequests.save(pushedRequest('par-new', { expiresAt: late }));
         await s.grants.revoke('g-old', T, old);
         await s.grants.revoke('g-new', T, late);
         await s.grants.revokeAccessToken('jti-old', old);
@@ -697,6 +766,10 @@ export function describeStorage(name: string, open: () => Promise<Storage> | Sto
         expect(await s.sessions.get('s-new', before)).toBeDefined();
         expect(await s.interactions.get('i-old', before)).toBeUndefined();
         expect(await s.interactions.get('i-new', before)).toBeDefined();
+        expect(await s.pushedRequests.consume('par-old', before)).toBeUndefined();
+        expect(await s.pushedRequests.consume('par-new', before)).toEqual(
+          pushedRequest('par-new', { expiresAt: late }),
+        );
         // Swept records are gone even when asked about a time before their expiry.
         expect(await s.grants.isRevoked('g-old', before)).toBe(false);
         expect(await s.grants.isRevoked('g-new', before)).toBe(true);

@@ -10,9 +10,12 @@ export type ClientType = 'web' | 'spa' | 'native' | 'service';
 export type TokenEndpointAuthMethod =
   | 'client_secret_basic'
   | 'client_secret_post'
+  | 'client_secret_jwt'
   | 'private_key_jwt'
   | 'none';
 export type SigningAlg = 'EdDSA' | 'ES256' | 'RS256';
+/** Algorithms of JWTs a client signs (request objects, client assertions). */
+export type ClientSigningAlg = 'HS256' | SigningAlg;
 export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
 
 /** A registered client, with the standard metadata names (RFC 7591, OIDC Registration). */
@@ -20,8 +23,13 @@ export interface Client {
   client_id: string;
   type: ClientType;
   client_name?: string;
-  /** Keyed hash of the client secret (confidential clients); the secret itself is never stored. */
+  /** Keyed hash of the client secret (confidential clients), for secret-based authentication. */
   client_secret_hash?: string;
+  /**
+   * The client secret sealed with AES-256-GCM under the provider secret: the HMAC key for HS256
+   * request objects and `client_secret_jwt`. Never stored in the clear.
+   */
+  client_secret_sealed?: string;
   redirect_uris: string[];
   post_logout_redirect_uris: string[];
   token_endpoint_auth_method: TokenEndpointAuthMethod;
@@ -29,9 +37,21 @@ export interface Client {
   /** Space-delimited scopes the client may request. */
   scope: string;
   id_token_signed_response_alg: SigningAlg;
-  /** JAR enforcement arrives with the JAR issue; stored now so configurations keep working. */
+  /**
+   * Authorization requests must be signed request objects (JAR, RFC 9101). Set for every client
+   * that makes authorization requests (web: true unless registered otherwise); when absent (a
+   * client stored before JAR), web clients require it.
+   */
   require_signed_request_object?: boolean;
+  /** Pins the request object algorithm. */
+  request_object_signing_alg?: ClientSigningAlg;
+  /** Authorization requests must come through the PAR endpoint (RFC 9126). */
+  require_pushed_authorization_requests?: boolean;
+  /** Pins the algorithm of client assertions. */
+  token_endpoint_auth_signing_alg?: ClientSigningAlg;
+  /** Public keys the client signs with, inline … */
   jwks?: { keys: Record<string, unknown>[] };
+  /** … or by URL (https, or http on loopback). */
   jwks_uri?: string;
   /** Origins allowed to call the token endpoint from a browser (CORS), for `spa` clients. */
   allowed_origins: string[];
@@ -144,6 +164,29 @@ export interface InteractionStore {
 }
 
 /**
+ * A pushed authorization request (RFC 9126), waiting to be used once at the authorization
+ * endpoint.
+ */
+export interface PushedRequest {
+  /** Hash of the random part of the request_uri (the key); the reference itself is never stored. */
+  id: string;
+  clientId: string;
+  /** The validated authorization request, serialised by the engine. */
+  request: Record<string, unknown>;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface PushedRequestStore {
+  save(request: PushedRequest): Promise<void>;
+  /**
+   * Removes the request and returns it — atomically: of two concurrent calls for one id, exactly
+   * one gets it. An expired or unknown id gives undefined.
+   */
+  consume(id: string, now: number): Promise<PushedRequest | undefined>;
+}
+
+/**
  * Revocation of grants. A grant is everything issued from one authorization: its code, the access
  * and refresh tokens issued for it, and their refreshes; they all carry its id. Only revoked
  * grants are recorded, so issuing tokens costs no write here.
@@ -231,6 +274,7 @@ export interface Storage {
   readonly codes: CodeStore;
   readonly sessions: SessionStore;
   readonly interactions: InteractionStore;
+  readonly pushedRequests: PushedRequestStore;
   readonly grants: GrantStore;
   readonly refreshTokens: RefreshTokenStore;
   readonly consents: ConsentStore;
