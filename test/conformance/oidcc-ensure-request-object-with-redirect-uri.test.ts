@@ -7,19 +7,18 @@
  * `request_not_supported` fails the module (EnsureOPDoesNotUseDefaultRedirectUriInCaseOfInvalidRedirectUri),
  * and so does any redirect to the wrong URI.
  *
- * TODAY (request objects are not supported yet): the wrong plain redirect_uri is refused first,
- * with an error page, and a request object next to a valid redirect_uri is answered with a
- * `request_not_supported` redirect. The "today" tests below pin that down; when JAR lands, the
- * request object will be processed instead and those tests must change — the module contract test
- * keeps holding either way.
+ * Gatehouse refuses unsigned (`alg: none`) request objects — discovery does not list `none`, so
+ * the suite would skip this module — and shows the error page for them (invalid_request_object),
+ * which the module accepts. The rule the module checks is also tested with a request object the
+ * client signed (HS256 with its secret): the redirect_uri inside wins over the wrong one outside.
  */
+import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   authorize,
   CLIENT,
   type Conformance,
   expectAuthorizationCode,
-  expectAuthorizationError,
   expectErrorPage,
   REDIRECT_URI,
   randomValue,
@@ -69,26 +68,48 @@ describe('oidcc-ensure-request-object-with-redirect-uri', () => {
     expectAuthorizationCode(conf, result);
   });
 
-  it('TODAY: refuses the wrong plain redirect_uri with an error page (invalid_request)', async () => {
+  it('refuses an unsigned request object on the error page (invalid_request_object)', async () => {
+    for (const redirectUri of [INVALID_REDIRECT_URI, REDIRECT_URI]) {
+      const result = await authorize(conf, {
+        redirectUri,
+        state: null,
+        nonce: null,
+        extra: { request: requestObject(randomValue(), randomValue()) },
+      });
+      expect(result.location).toBeUndefined();
+      const body = await expectErrorPage(result.first, INVALID_REDIRECT_URI);
+      expect(body).toContain('invalid_request_object');
+    }
+  });
+
+  it('uses the redirect_uri inside a signed request object, not the wrong one outside', async () => {
+    const state = randomValue();
+    const nonce = randomValue();
+    const now = Math.floor(Date.now() / 1000);
+    const request = await new SignJWT({
+      iss: CLIENT.id,
+      aud: conf.discovery['issuer'] as string,
+      client_id: CLIENT.id,
+      redirect_uri: REDIRECT_URI,
+      response_type: 'code',
+      scope: SUITE_SCOPE,
+      state,
+      nonce,
+      iat: now,
+      exp: now + 60,
+      jti: randomValue(),
+    })
+      .setProtectedHeader({ alg: 'HS256', typ: 'oauth-authz-req+jwt' })
+      .sign(new TextEncoder().encode(CLIENT.secret));
     const result = await authorize(conf, {
       redirectUri: INVALID_REDIRECT_URI,
       state: null,
       nonce: null,
-      extra: { request: requestObject(randomValue(), randomValue()) },
+      extra: { request },
     });
-    expect(result.location).toBeUndefined();
-    const body = await expectErrorPage(result.first, INVALID_REDIRECT_URI);
-    expect(body).toContain('invalid_request');
-  });
-
-  it('TODAY: answers a request object next to a valid redirect_uri with a request_not_supported redirect', async () => {
-    const result = await authorize(conf, {
-      state: null,
-      nonce: null,
-      extra: { request: requestObject(randomValue(), randomValue()) },
-    });
-    const params = expectAuthorizationError(conf, result);
-    expect(params.get('error')).toBe('request_not_supported');
-    expect(params.has('state')).toBe(false);
+    expect(result.location?.href.startsWith(REDIRECT_URI)).toBe(true);
+    result.request.redirectUri = REDIRECT_URI;
+    result.request.state = state;
+    expectAuthorizationCode(conf, result);
   });
 });

@@ -36,6 +36,7 @@ beforeAll(async () => {
       client_secret: c.secret,
       redirect_uris: [REDIRECT_URI],
       require_pkce: false,
+      require_signed_request_object: false,
       id_token_signed_response_alg: alg,
     });
   }

@@ -54,6 +54,8 @@ export function interopConfig(): ConfigInput {
               type: 'web' as const,
               token_endpoint_auth_method: rp.auth,
               client_secret: rp.secret!,
+              // These RPs send plain authorization requests; JAR is tested with its own clients.
+              require_signed_request_object: false,
             }),
       })),
     ],

@@ -204,9 +204,15 @@ describe('redirected errors (client and redirect URI verified)', () => {
     short.searchParams.set('code_challenge', 'abc');
     expectRedirectedError(await get(short.href), 'invalid_request');
   });
-  it('request object → request_not_supported; request_uri → request_uri_not_supported', async () => {
+  it('request object from a public client → request_not_supported; request_uri not from PAR → request_uri_not_supported', async () => {
     expectRedirectedError(
-      await get(await authorizeUrl(tp, { extra: { request: 'e30.e30.' } })),
+      await get(
+        await authorizeUrl(tp, {
+          clientId: 'spa-app',
+          redirectUri: 'http://localhost:5173/callback',
+          extra: { request: 'e30.e30.' },
+        }),
+      ),
       'request_not_supported',
     );
     expectRedirectedError(

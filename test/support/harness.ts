@@ -49,6 +49,9 @@ export function baseConfig(issuer = 'http://localhost:9000'): ConfigInput {
         client_secret: WEB_SECRET,
         redirect_uris: ['http://localhost:3000/callback', 'https://rp.example.com/cb?tenant=1'],
         post_logout_redirect_uris: ['http://localhost:3000/'],
+        // Plain parameters, so that most tests can build URLs directly; JAR itself is tested with
+        // clients that keep the web default (test/provider/jar.test.ts).
+        require_signed_request_object: false,
       },
       {
         client_id: 'post-app',
@@ -58,6 +61,7 @@ export function baseConfig(issuer = 'http://localhost:9000'): ConfigInput {
         redirect_uris: ['https://post.example.com/cb'],
         require_pkce: false,
         id_token_signed_response_alg: 'RS256',
+        require_signed_request_object: false,
       },
       {
         client_id: 'spa-app',

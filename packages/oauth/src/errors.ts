@@ -19,6 +19,7 @@ export type OAuthErrorCode =
   | 'invalid_request_object'
   | 'request_not_supported'
   | 'request_uri_not_supported'
+  | 'invalid_request_uri'
   | 'login_required'
   | 'consent_required'
   | 'interaction_required'
@@ -157,6 +158,18 @@ const entries: ErrorInfo[] = [
     meaning: 'The provider does not accept this request_uri.',
     cause: 'request_uri values are only accepted when they come from the provider’s PAR endpoint.',
     fix: 'Push the request to the PAR endpoint first, or send the parameters directly.',
+  },
+  {
+    code: 'invalid_request_uri',
+    status: 400,
+    endpoints: ['authorization'],
+    retryable: false,
+    reference: 'RFC 9101 §6.2; RFC 9126 §4',
+    meaning:
+      'The request_uri from the PAR endpoint is unknown, expired, already used, or belongs to another client.',
+    cause:
+      'A pushed request can be used once, by the client that pushed it, within its expires_in (60 s by default). A page reload or a second tab reuses it.',
+    fix: 'Push a new request for every authorization request and send the browser to the authorization endpoint right away with the same client_id.',
   },
   {
     code: 'login_required',

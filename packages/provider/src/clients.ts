@@ -16,8 +16,10 @@ export function isPublic(client: Pick<Client, 'type'>): boolean {
 }
 
 /**
- * Validates client input and fills in the defaults of its type. The secret is hashed; the
- * returned client never holds it.
+ * Validates client input and fills in the defaults of its type. The secret is kept twice, never
+ * in the clear: as a keyed hash (to check `client_secret_basic`/`_post` quickly) and sealed with
+ * AES-256-GCM under the provider secret (the HMAC key of HS256 request objects and
+ * `client_secret_jwt` assertions).
  */
 export async function clientFromInput(
   input: ClientInput,
@@ -53,12 +55,21 @@ export async function clientFromInput(
     updated_at: options.now,
   };
   if (c.client_name !== undefined) client.client_name = c.client_name;
-  if (c.client_secret !== undefined)
+  if (c.client_secret !== undefined) {
     client.client_secret_hash = await secrets.hashClientSecret(c.client_secret);
-  if (c.require_signed_request_object !== undefined) {
-    client.require_signed_request_object = c.require_signed_request_object;
+    client.client_secret_sealed = await secrets.encrypt(c.client_secret);
   }
-  if (c.jwks !== undefined) client.jwks = c.jwks;
+  if (c.type !== 'service') {
+    client.require_signed_request_object = c.require_signed_request_object ?? c.type === 'web';
+    client.require_pushed_authorization_requests = c.require_pushed_authorization_requests;
+  }
+  if (c.request_object_signing_alg !== undefined) {
+    client.request_object_signing_alg = c.request_object_signing_alg;
+  }
+  if (c.token_endpoint_auth_signing_alg !== undefined) {
+    client.token_endpoint_auth_signing_alg = c.token_endpoint_auth_signing_alg;
+  }
+  if (c.jwks !== undefined) client.jwks = c.jwks as NonNullable<Client['jwks']>;
   if (c.jwks_uri !== undefined) client.jwks_uri = c.jwks_uri;
   return client;
 }

@@ -20,6 +20,7 @@ import { handleInteraction } from './engine/interaction.js';
 import { handleIntrospection } from './engine/introspection.js';
 import { type Logger, silentLogger } from './engine/logger.js';
 import { handleLogout } from './engine/logout.js';
+import { handlePar } from './engine/par.js';
 import { requestId } from './engine/random.js';
 import { type HttpRequest, Reply } from './engine/reply.js';
 import { handleRevocation } from './engine/revocation.js';
@@ -27,6 +28,7 @@ import { handleToken } from './engine/token.js';
 import { handleUserinfo } from './engine/userinfo.js';
 import { defaultPages } from './interaction/pages.js';
 import type { Pages } from './interaction/types.js';
+import { remoteJwks } from './keys/client-jwks.js';
 import { type KeyManager, loadKeys } from './keys/keys.js';
 import { createSecrets } from './keys/secrets.js';
 import { openStorage } from './storage/open.js';
@@ -69,6 +71,7 @@ const ROUTES: Record<string, Route> = {
   '/.well-known/openid-configuration': (e) => handleDiscovery(e),
   '/.well-known/jwks.json': (e) => handleJwks(e),
   '/v1/oauth/authorize': handleAuthorize,
+  '/v1/oauth/par': handlePar,
   '/v1/oauth/token': handleToken,
   '/v1/oauth/userinfo': handleUserinfo,
   '/v1/oauth/revoke': handleRevocation,
@@ -122,6 +125,13 @@ export async function createProvider(options: ProviderOptions): Promise<Provider
     pages: options.pages ?? defaultPages,
     logger: options.logger ?? silentLogger,
     endpoints: endpointsFor(config.issuer),
+    clientJwks: remoteJwks({
+      timeoutMs: config.clientJwks.timeoutMs,
+      maxBytes: config.clientJwks.maxBytes,
+      cacheMs: config.clientJwks.cacheSeconds * 1000,
+      cooldownMs: config.clientJwks.cooldownSeconds * 1000,
+      now,
+    }),
     now,
   };
 

@@ -5,6 +5,10 @@
 
 import { GatehouseError } from '@gatehouse/oauth';
 import { z } from 'zod';
+import { jwksProblems } from '../keys/client-jwks.js';
+import { isLoopbackHost } from './hosts.js';
+
+export { isLoopbackHost, LOOPBACK_HOSTS } from './hosts.js';
 
 const CLIENT_ID = /^[\x21-\x7e]{1,255}$/;
 
@@ -31,6 +35,8 @@ const ttlSchema = z
       .default(14 * 86_400),
     /** Time a user has to finish signing in / consenting. */
     interaction: z.number().int().min(60).max(3600).default(900),
+    /** A pushed authorization request's request_uri (RFC 9126): one use within this time. */
+    pushedRequest: z.number().int().min(5).max(600).default(60),
   })
   .strict()
   .default({
@@ -40,6 +46,7 @@ const ttlSchema = z
     refreshToken: 30 * 86_400,
     session: 14 * 86_400,
     interaction: 900,
+    pushedRequest: 60,
   });
 
 const throttleSchema = z
@@ -60,9 +67,13 @@ const storageSchema = z.union([
 
 const clientTypeSchema = z.enum(['web', 'spa', 'native', 'service']);
 const algSchema = z.enum(['EdDSA', 'ES256', 'RS256']);
+/** Algorithms of JWTs a client signs: HS256 with its secret, or one of its registered keys. */
+export const CLIENT_JWT_ALGS = ['HS256', 'EdDSA', 'ES256', 'RS256'] as const;
+const clientJwtAlgSchema = z.enum(CLIENT_JWT_ALGS);
 const authMethodSchema = z.enum([
   'client_secret_basic',
   'client_secret_post',
+  'client_secret_jwt',
   'private_key_jwt',
   'none',
 ]);
@@ -81,8 +92,17 @@ export const clientInputSchema = z
     grant_types: z.array(grantTypeSchema).min(1).optional(),
     scope: z.string().max(1000).optional(),
     id_token_signed_response_alg: algSchema.default('EdDSA'),
+    /** JAR (RFC 9101): true by default for web clients; public clients never send request objects. */
     require_signed_request_object: z.boolean().optional(),
-    jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).optional(),
+    /** Pins the request object's algorithm; by default any the client has a key or secret for. */
+    request_object_signing_alg: clientJwtAlgSchema.optional(),
+    /** PAR (RFC 9126): authorization requests must come through the PAR endpoint. */
+    require_pushed_authorization_requests: z.boolean().default(false),
+    /** Pins the algorithm of client assertions (private_key_jwt, client_secret_jwt). */
+    token_endpoint_auth_signing_alg: clientJwtAlgSchema.optional(),
+    /** The client's public keys, inline (checked by `jwksProblems`) … */
+    jwks: z.unknown().optional(),
+    /** … or by URL (https, or http on loopback), fetched with a timeout, a size cap and a cache. */
     jwks_uri: z.string().optional(),
     allowed_origins: z.array(z.string()).default([]),
     require_pkce: z.boolean().default(true),
@@ -143,6 +163,20 @@ export const configSchema = z
     claimsInIdToken: z.boolean().default(true),
     /** Clock skew allowed when checking times in JWTs the provider receives, in seconds. */
     clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+    /** Fetching clients' `jwks_uri` key sets. */
+    clientJwks: z
+      .object({
+        /** The whole fetch, body included. */
+        timeoutMs: z.number().int().min(100).max(30_000).default(5000),
+        /** Largest key set accepted, in bytes. */
+        maxBytes: z.number().int().min(1024).max(1_048_576).default(65_536),
+        /** How long a fetched key set is used before it is fetched again. */
+        cacheSeconds: z.number().int().min(0).max(86_400).default(300),
+        /** Least time between two fetches of one URL (a JWT naming an unknown kid forces one). */
+        cooldownSeconds: z.number().int().min(0).max(3600).default(30),
+      })
+      .strict()
+      .default({ timeoutMs: 5000, maxBytes: 65_536, cacheSeconds: 300, cooldownSeconds: 30 }),
     /** Trust X-Forwarded-For / X-Forwarded-Proto from a reverse proxy. */
     trustProxy: z.boolean().default(false),
     /** Scopes the provider supports beyond the standard OpenID Connect ones. */
@@ -168,12 +202,6 @@ export class ConfigError extends GatehouseError {
     super('config_invalid', `invalid configuration:\n  - ${issues.join('\n  - ')}`);
     this.issues = issues;
   }
-}
-
-export const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
 function pathOf(path: readonly PropertyKey[]): string {
@@ -275,13 +303,26 @@ export function clientProblems(
       );
     }
     const m = method ?? 'client_secret_basic';
-    if ((m === 'client_secret_basic' || m === 'client_secret_post') && !client.client_secret) {
+    if (m !== 'private_key_jwt' && !client.client_secret) {
       issues.push(`${prefix}.client_secret: required for ${m}`);
     }
-    if (m === 'private_key_jwt' && !client.jwks && !client.jwks_uri) {
+    if (m === 'private_key_jwt' && client.jwks === undefined && !client.jwks_uri) {
       issues.push(`${prefix}.jwks: private_key_jwt needs jwks or jwks_uri`);
     }
+    const assertionAlg = client.token_endpoint_auth_signing_alg;
+    if (assertionAlg !== undefined) {
+      if (m !== 'private_key_jwt' && m !== 'client_secret_jwt') {
+        issues.push(
+          `${prefix}.token_endpoint_auth_signing_alg: only for private_key_jwt and client_secret_jwt`,
+        );
+      } else if ((assertionAlg === 'HS256') !== (m === 'client_secret_jwt')) {
+        issues.push(
+          `${prefix}.token_endpoint_auth_signing_alg: ${m} ${m === 'client_secret_jwt' ? 'uses HS256' : 'uses EdDSA, ES256 or RS256'}`,
+        );
+      }
+    }
   }
+  issues.push(...requestObjectProblems(client, prefix));
   if (client.type === 'service') {
     if (client.redirect_uris.length > 0) {
       issues.push(`${prefix}.redirect_uris: service clients have no redirect URIs`);
@@ -315,6 +356,12 @@ export function clientProblems(
         `${prefix}.allowed_origins[${i}]: "${origin}" is not an origin (scheme://host[:port])`,
       );
   });
+  if (client.jwks !== undefined && client.jwks_uri !== undefined) {
+    issues.push(`${prefix}.jwks_uri: give jwks or jwks_uri, not both`);
+  }
+  if (client.jwks !== undefined) {
+    for (const problem of jwksProblems(client.jwks)) issues.push(`${prefix}.jwks: ${problem}`);
+  }
   if (client.jwks_uri !== undefined) {
     try {
       const u = new URL(client.jwks_uri);
@@ -324,6 +371,48 @@ export function clientProblems(
     } catch {
       issues.push(`${prefix}.jwks_uri: is not an absolute URL`);
     }
+  }
+  return issues;
+}
+
+/**
+ * JAR and PAR settings by client type: web clients sign their requests unless registered with
+ * `require_signed_request_object: false`; public clients never do; service clients have no
+ * authorization requests at all.
+ */
+function requestObjectProblems(
+  client: z.output<typeof clientInputSchema>,
+  prefix: string,
+): string[] {
+  const issues: string[] = [];
+  const alg = client.request_object_signing_alg;
+  if (client.type === 'service') {
+    if (client.require_signed_request_object || alg !== undefined) {
+      issues.push(
+        `${prefix}.require_signed_request_object: service clients make no authorization requests`,
+      );
+    }
+    if (client.require_pushed_authorization_requests) {
+      issues.push(
+        `${prefix}.require_pushed_authorization_requests: service clients make no authorization requests`,
+      );
+    }
+    return issues;
+  }
+  if (client.type !== 'web') {
+    if (client.require_signed_request_object || alg !== undefined) {
+      issues.push(
+        `${prefix}.require_signed_request_object: ${client.type} clients are public and cannot sign request objects`,
+      );
+    }
+    return issues;
+  }
+  const hasKeys = client.jwks !== undefined || client.jwks_uri !== undefined;
+  if (alg === 'HS256' && !client.client_secret) {
+    issues.push(`${prefix}.request_object_signing_alg: HS256 needs a client_secret`);
+  }
+  if (alg !== undefined && alg !== 'HS256' && !hasKeys) {
+    issues.push(`${prefix}.request_object_signing_alg: ${alg} needs jwks or jwks_uri`);
   }
   return issues;
 }

@@ -1,10 +1,12 @@
 /** Each step of the authorization endpoint on its own, against a crafted state. */
 import { OAuthError, s256Challenge } from '@gatehouse/oauth';
+import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SECRET, seededMemoryStorage } from '../../../../test/support/harness.js';
 import { clientFromInput } from '../clients.js';
 import { parseConfig } from '../config/schema.js';
 import { defaultPages } from '../interaction/pages.js';
+import { remoteJwks } from '../keys/client-jwks.js';
 import { loadKeys } from '../keys/keys.js';
 import { createSecrets } from '../keys/secrets.js';
 import { scryptHasher } from '../users/passwords.js';
@@ -20,9 +22,9 @@ const ctx = {
   requestId: 'r',
   remoteAddress: '127.0.0.1',
 } as RequestContext;
-const [resolveClient, checkRedirectUri] = AUTHORIZATION_STEPS.unverified;
+const [resolveClient, loadRequest, checkRedirectUri] = AUTHORIZATION_STEPS.unverified;
 const [
-  checkRequestObject,
+  checkRequestMode,
   checkResponseType,
   checkScope,
   checkPrompt,
@@ -56,6 +58,20 @@ beforeAll(async () => {
       redirect_uris: ['https://spa.example/cb'],
       grant_types: ['authorization_code'],
     },
+    {
+      client_id: 'plain',
+      type: 'web',
+      client_secret: 'x'.repeat(32),
+      redirect_uris: ['https://rp.example/cb'],
+      require_signed_request_object: false,
+    },
+    {
+      client_id: 'pushy',
+      type: 'web',
+      client_secret: 'x'.repeat(32),
+      redirect_uris: ['https://rp.example/cb'],
+      require_pushed_authorization_requests: true,
+    },
     { client_id: 'svc', type: 'service', client_secret: 'x'.repeat(32) },
   ] as const;
   for (const c of clients)
@@ -69,15 +85,14 @@ beforeAll(async () => {
     pages: defaultPages,
     logger: silentLogger,
     endpoints: endpointsFor(config.issuer),
+    clientJwks: remoteJwks({ timeoutMs: 1000, maxBytes: 65_536, cacheMs: 0, cooldownMs: 0 }),
     now: Date.now,
   };
 });
 
-function state(params: Record<string, string>): AuthzState {
-  return {
-    params: new Map(Object.entries(params)),
-    request: { prompt: [], scope: [], viaPost: false },
-  };
+function state(params: Record<string, string>, atPar = false): AuthzState {
+  const map = new Map(Object.entries(params));
+  return { params: map, outer: map, atPar, request: { prompt: [], scope: [], viaPost: false } };
 }
 
 async function withClient(params: Record<string, string>, clientId = 'web'): Promise<AuthzState> {
@@ -106,10 +121,11 @@ async function fails(
 it('runs the steps in this order', () => {
   expect(AUTHORIZATION_STEPS.unverified.map((f) => f.name)).toEqual([
     'resolveClient',
+    'loadRequest',
     'checkRedirectUri',
   ]);
   expect(AUTHORIZATION_STEPS.request.map((f) => f.name)).toEqual([
-    'checkRequestObject',
+    'checkRequestMode',
     'checkResponseType',
     'checkScope',
     'checkPrompt',
@@ -144,15 +160,117 @@ describe('checkRedirectUri', () => {
   });
 });
 
-describe('checkRequestObject', () => {
-  it('refuses request and request_uri', async () => {
-    await fails(checkRequestObject!, await withClient({ request: 'x' }), 'request_not_supported');
+/** An HS256 request object of client `web`, with `claims` over sensible defaults. */
+function requestObject(claims: Record<string, unknown> = {}): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({
+    iss: 'web',
+    aud: engine.config.issuer,
+    client_id: 'web',
+    response_type: 'code',
+    redirect_uri: 'https://rp.example/cb',
+    scope: 'openid',
+    iat: now,
+    exp: now + 60,
+    jti: crypto.randomUUID(),
+    ...claims,
+  })
+    .setProtectedHeader({ alg: 'HS256', typ: 'oauth-authz-req+jwt' })
+    .sign(new TextEncoder().encode('x'.repeat(32)));
+}
+
+describe('loadRequest', () => {
+  it('replaces the outer parameters with those inside a verified request object', async () => {
+    const s = await withClient({
+      request: await requestObject({ max_age: 60, state: 'inner' }),
+      redirect_uri: 'https://evil.example/',
+      state: 'outer',
+    });
+    await loadRequest!(engine, ctx, s);
+    expect(s.requestObject?.['state']).toBe('inner');
+    expect(s.params.get('state')).toBe('inner');
+    expect(s.params.get('max_age')).toBe('60');
+    expect(s.params.get('redirect_uri')).toBe('https://rp.example/cb');
+    expect(s.params.has('iss')).toBe(false);
+  });
+  it('refuses a request object that does not verify (for the error page)', async () => {
+    const good = await requestObject();
+    const [h, p] = good.split('.');
     await fails(
-      checkRequestObject!,
-      await withClient({ request_uri: 'x' }),
+      loadRequest!,
+      await withClient({ request: `${h}.${p}.AAAA` }),
+      'invalid_request_object',
+      /signature/,
+    );
+    const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${p}.`;
+    await fails(
+      loadRequest!,
+      await withClient({ request: none }),
+      'invalid_request_object',
+      /alg 'none'/,
+    );
+    await fails(loadRequest!, await withClient({ request: 'not-a-jwt' }), 'invalid_request_object');
+    await fails(
+      loadRequest!,
+      await withClient({ request: good, request_uri: 'urn:x' }),
+      'invalid_request',
+      /not both/,
+    );
+  });
+  it('leaves request objects from public clients to checkRequestMode', async () => {
+    const s = await withClient(
+      { request: 'x.y.z', redirect_uri: 'https://spa.example/cb' },
+      'nort',
+    );
+    await loadRequest!(engine, ctx, s);
+    expect(s.requestObject).toBeUndefined();
+    await checkRedirectUri!(engine, ctx, s);
+    await fails(checkRequestMode!, s, 'request_not_supported');
+  });
+  it('refuses an unknown pushed request_uri (for the error page)', async () => {
+    await fails(
+      loadRequest!,
+      await withClient({ request_uri: 'urn:ietf:params:oauth:request_uri:nope' }),
+      'invalid_request_uri',
+    );
+  });
+});
+
+describe('checkRequestMode', () => {
+  it('requires JAR from web clients by default, with the seed’s description', async () => {
+    await fails(
+      checkRequestMode!,
+      await withClient({}),
+      'invalid_request',
+      /^JAR \(request parameter\) is required for confidential clients$/,
+    );
+    await checkRequestMode!(engine, ctx, await withClient({}, 'plain'));
+  });
+  it('checks the claims of a verified request object', async () => {
+    const s = await withClient({ request: await requestObject() });
+    await loadRequest!(engine, ctx, s);
+    await checkRequestMode!(engine, ctx, s);
+    // The same object again: its jti is used up.
+    await fails(checkRequestMode!, s, 'invalid_request_object', /replay/);
+    const t = await withClient({ request: await requestObject({ aud: 'https://other.example' }) });
+    await loadRequest!(engine, ctx, t);
+    await fails(checkRequestMode!, t, 'invalid_request_object', /aud/);
+  });
+  it('accepts request_uri only from PAR, and enforces PAR when the client requires it', async () => {
+    await fails(
+      checkRequestMode!,
+      await withClient({ request_uri: 'https://rp.example/r' }, 'plain'),
       'request_uri_not_supported',
     );
-    await checkRequestObject!(engine, ctx, await withClient({}));
+    const s = state({ client_id: 'plain', request_uri: 'urn:x' }, true);
+    await resolveClient!(engine, ctx, s);
+    await fails(checkRequestMode!, s, 'invalid_request', /cannot be pushed/);
+    const pushy = await withClient(
+      { request: await requestObject({ iss: 'pushy', client_id: 'pushy' }) },
+      'pushy',
+    );
+    await loadRequest!(engine, ctx, pushy);
+    await fails(checkRequestMode!, pushy, 'invalid_request', /PAR/);
   });
 });
 

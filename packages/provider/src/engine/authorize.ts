@@ -1,9 +1,13 @@
 /**
  * The authorization endpoint (RFC 6749 §4.1, OIDC Core §3.1.2) as a pipeline of small named steps.
  *
- * Steps before `checkRedirectUri` cannot redirect: an unknown client or an unregistered redirect
- * URI gets an error page (RFC 6749 §4.1.2.1, RFC 9700 §4.11). Every later failure is redirected to
- * the verified redirect URI with `error`, `error_description`, `error_uri`, `state` and `iss`.
+ * Steps before `checkRedirectUri` cannot redirect: an unknown client, a request object whose
+ * signature does not verify, an unknown pushed request, or an unregistered redirect URI gets an
+ * error page (RFC 6749 §4.1.2.1, RFC 9700 §4.11). Every later failure is redirected to the
+ * verified redirect URI with `error`, `error_description`, `error_uri`, `state` and `iss`.
+ *
+ * The same steps validate requests pushed to the PAR endpoint (RFC 9126), which answers their
+ * failures as JSON instead.
  */
 import {
   isValidS256Challenge,
@@ -12,7 +16,9 @@ import {
   parseParams,
   splitSpaceList,
 } from '@gatehouse/oauth';
-import { isLoopbackHost } from '../config/schema.js';
+import type { JWTPayload } from 'jose';
+import { isPublic } from '../clients.js';
+import { isLoopbackHost } from '../config/hosts.js';
 import type { Client, Session } from '../storage/types.js';
 import type { Engine, RequestContext } from './context.js';
 import { errorPage, errorRedirect } from './errors.js';
@@ -20,6 +26,12 @@ import { readForm, redirect, withQuery } from './http.js';
 import { InvalidJwt, verifyOwnJwt } from './jwt.js';
 import { randomId } from './random.js';
 import type { Reply, ReplyHeaders } from './reply.js';
+import {
+  checkRequestObjectClaims,
+  openRequestObject,
+  requestObjectParams,
+  requiresSignedRequest,
+} from './request-object.js';
 import { supportedScopes } from './scopes.js';
 import { loadSession, startInteraction } from './session.js';
 
@@ -43,11 +55,23 @@ export interface AuthorizationRequest {
 
 /** The state the steps share. */
 export interface AuthzState {
+  /** The parameters that count: the request object's when there is one, else the request's. */
   params: Map<string, string>;
+  /** The parameters as they arrived (outside any request object). */
+  readonly outer: Map<string, string>;
+  /** Validating at the PAR endpoint (the client has authenticated) rather than redirecting. */
+  readonly atPar: boolean;
   client?: Client;
   redirectUri?: string;
+  /** The claims of a request object whose signature verified (checked by `checkRequestMode`). */
+  requestObject?: JWTPayload;
+  /** A request validated at the PAR endpoint and now used: no further checks needed. */
+  pushed?: AuthorizationRequest;
   request: Partial<AuthorizationRequest> & { prompt: string[]; scope: string[] };
 }
+
+/** The prefix of the request_uri values the PAR endpoint hands out (RFC 9126 §2.2). */
+export const PAR_REQUEST_URI_PREFIX = 'urn:ietf:params:oauth:request_uri:';
 
 export type Step = (engine: Engine, ctx: RequestContext, s: AuthzState) => void | Promise<void>;
 
@@ -101,7 +125,69 @@ export function redirectUriMatches(client: Client, uri: string): boolean {
   });
 }
 
+/**
+ * Where the parameters come from. A request object (web clients) is opened here, and its
+ * parameters replace the outer ones; a request_uri from the PAR endpoint is used up here, and the
+ * request it stands for was validated when it was pushed. Failures show the error page: until
+ * then nothing names a redirect URI that can be trusted.
+ */
+const loadRequest: Step = async (engine, _ctx, s) => {
+  const requestUri = s.outer.get('request_uri');
+  const requestObject = s.outer.get('request');
+  if (requestUri !== undefined && requestObject !== undefined) {
+    throw new OAuthError('invalid_request', 'send request or request_uri, not both');
+  }
+  const client = s.client!;
+  if (requestUri?.startsWith(PAR_REQUEST_URI_PREFIX) && !s.atPar) {
+    s.pushed = await usePushedRequest(engine, client, requestUri);
+    return;
+  }
+  // Public clients may not send request objects: checkRequestMode redirects that refusal.
+  if (requestObject !== undefined && !isPublic(client)) {
+    s.requestObject = await openRequestObject(engine, client, requestObject);
+    s.params = requestObjectParams(s.requestObject);
+  }
+};
+
+async function usePushedRequest(
+  engine: Engine,
+  client: Client,
+  requestUri: string,
+): Promise<AuthorizationRequest> {
+  const reference = requestUri.slice(PAR_REQUEST_URI_PREFIX.length);
+  const record =
+    reference.length > 0 && reference.length <= 128
+      ? await engine.storage.pushedRequests.consume(
+          await engine.secrets.hashToken(reference),
+          engine.now(),
+        )
+      : undefined;
+  if (!record) {
+    throw new OAuthError(
+      'invalid_request_uri',
+      'the request_uri is unknown, expired or already used; push the request again',
+    );
+  }
+  const request = record.request as unknown as AuthorizationRequest;
+  if (record.clientId !== client.client_id) {
+    throw new OAuthError('invalid_request_uri', 'the request_uri was pushed by another client', {
+      detail: `pushed by ${record.clientId}`,
+    });
+  }
+  if (!redirectUriMatches(client, request.redirectUri)) {
+    throw new OAuthError(
+      'invalid_request_uri',
+      'the pushed request’s redirect_uri is no longer registered for the client',
+    );
+  }
+  return request;
+}
+
 const checkRedirectUri: Step = (_engine, _ctx, s) => {
+  if (s.pushed) {
+    s.redirectUri = s.pushed.redirectUri;
+    return;
+  }
   const uri = s.params.get('redirect_uri');
   if (!uri) throw new OAuthError('invalid_request', 'redirect_uri is missing');
   if (!redirectUriMatches(s.client!, uri)) {
@@ -114,18 +200,40 @@ const checkRedirectUri: Step = (_engine, _ctx, s) => {
   s.request.redirectUri = uri;
 };
 
-/** Request objects arrive with JAR support; until then both forms are refused explicitly. */
-const checkRequestObject: Step = (_engine, _ctx, s) => {
-  if (s.params.has('request_uri')) {
+/**
+ * How the request arrived, against what the client must use: request objects only from
+ * confidential clients and required from those registered for JAR (web clients by default, RFC
+ * 9101); request_uri only from the PAR endpoint; PAR itself when the client is registered for it.
+ * A request object's claims are checked here, now that its redirect URI is verified.
+ */
+const checkRequestMode: Step = async (engine, _ctx, s) => {
+  const client = s.client!;
+  if (s.outer.has('request_uri')) {
     throw new OAuthError(
-      'request_uri_not_supported',
-      'request_uri is only accepted from the pushed authorization request endpoint',
+      s.atPar ? 'invalid_request' : 'request_uri_not_supported',
+      s.atPar
+        ? 'request_uri cannot be pushed: push the parameters or a request object'
+        : 'request_uri is only accepted from the pushed authorization request endpoint',
     );
   }
-  if (s.params.has('request')) {
+  if (s.outer.has('request') && isPublic(client)) {
     throw new OAuthError(
       'request_not_supported',
-      'request objects are not accepted for this client',
+      `${client.type} clients send plain parameters with PKCE; request objects are for confidential clients`,
+    );
+  }
+  if (s.requestObject) {
+    await checkRequestObjectClaims(engine, client, s.requestObject);
+  } else if (requiresSignedRequest(client)) {
+    throw new OAuthError(
+      'invalid_request',
+      'JAR (request parameter) is required for confidential clients',
+    );
+  }
+  if (client.require_pushed_authorization_requests && !s.atPar) {
+    throw new OAuthError(
+      'invalid_request',
+      'this client must push its authorization requests to the PAR endpoint first',
     );
   }
 };
@@ -271,9 +379,9 @@ const checkIdTokenHint: Step = async (engine, _ctx, s) => {
  * is an error page; after it, a redirect to the verified redirect URI.
  */
 export const AUTHORIZATION_STEPS = {
-  unverified: [resolveClient, checkRedirectUri],
+  unverified: [resolveClient, loadRequest, checkRedirectUri],
   request: [
-    checkRequestObject,
+    checkRequestMode,
     checkResponseType,
     checkScope,
     checkPrompt,
@@ -282,6 +390,28 @@ export const AUTHORIZATION_STEPS = {
     checkIdTokenHint,
   ],
 } as const satisfies Record<string, readonly Step[]>;
+
+/**
+ * The redirectable checks of an authorization request (after the redirect URI is verified);
+ * fills `s.request`. Shared by the authorization and PAR endpoints.
+ */
+export async function validateRequest(
+  engine: Engine,
+  ctx: RequestContext,
+  s: AuthzState,
+): Promise<void> {
+  const state = s.params.get('state');
+  if (state !== undefined) {
+    if (state.length > MAX_STATE) {
+      throw new OAuthError(
+        'invalid_request',
+        `state is too long (${MAX_STATE} characters at most)`,
+      );
+    }
+    s.request.state = state;
+  }
+  for (const step of AUTHORIZATION_STEPS.request) await step(engine, ctx, s);
+}
 
 async function readAuthorizationParams(ctx: RequestContext): Promise<Map<string, string>> {
   const query = parseParams(ctx.url.searchParams);
@@ -300,10 +430,12 @@ export async function handleAuthorize(engine: Engine, ctx: RequestContext): Prom
     if (err instanceof OAuthError) return errorPage(engine, ctx, err);
     throw err;
   }
-  const state = params.get('state');
+  const viaPost = ctx.request.method === 'POST';
   const s: AuthzState = {
     params,
-    request: { prompt: [], scope: [], viaPost: ctx.request.method === 'POST' },
+    outer: params,
+    atPar: false,
+    request: { prompt: [], scope: [], viaPost },
   };
   try {
     for (const step of AUTHORIZATION_STEPS.unverified) await step(engine, ctx, s);
@@ -311,16 +443,12 @@ export async function handleAuthorize(engine: Engine, ctx: RequestContext): Prom
     if (err instanceof OAuthError) return errorPage(engine, ctx, err);
     throw err;
   }
-  const status = s.request.viaPost ? 303 : 302;
+  // A pushed request was validated when it was pushed; only the interaction remains.
+  if (s.pushed) s.request = { ...s.pushed, viaPost };
+  const state = s.pushed ? s.pushed.state : s.params.get('state');
+  const status = viaPost ? 303 : 302;
   try {
-    if (state !== undefined && state.length > MAX_STATE) {
-      throw new OAuthError(
-        'invalid_request',
-        `state is too long (${MAX_STATE} characters at most)`,
-      );
-    }
-    if (state !== undefined) s.request.state = state;
-    for (const step of AUTHORIZATION_STEPS.request) await step(engine, ctx, s);
+    if (!s.pushed) await validateRequest(engine, ctx, s);
     engine.logger.info(
       {
         event: 'authorization_requested',

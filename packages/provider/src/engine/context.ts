@@ -1,6 +1,7 @@
 /** What every endpoint step can reach: the provider's parts, and the request at hand. */
 import type { ProviderConfig } from '../config/schema.js';
 import type { Pages } from '../interaction/types.js';
+import type { RemoteJwks } from '../keys/client-jwks.js';
 import type { KeyManager } from '../keys/keys.js';
 import type { Secrets } from '../keys/secrets.js';
 import type { Storage } from '../storage/types.js';
@@ -13,6 +14,8 @@ export interface Endpoints {
   discovery: string;
   jwks: string;
   authorization: string;
+  /** Pushed authorization requests (RFC 9126). */
+  par: string;
   token: string;
   userinfo: string;
   revocation: string;
@@ -32,6 +35,8 @@ export interface Engine {
   readonly pages: Pages;
   readonly logger: Logger;
   readonly endpoints: Endpoints;
+  /** Clients' key sets fetched from their `jwks_uri`, cached. */
+  readonly clientJwks: RemoteJwks;
   /** Epoch milliseconds. Injected so tests can move time. */
   now(): number;
 }
@@ -55,6 +60,7 @@ export function endpointsFor(issuer: string): Endpoints {
     discovery: `${issuer}/.well-known/openid-configuration`,
     jwks: `${issuer}/.well-known/jwks.json`,
     authorization: `${issuer}/v1/oauth/authorize`,
+    par: `${issuer}/v1/oauth/par`,
     token: `${issuer}/v1/oauth/token`,
     userinfo: `${issuer}/v1/oauth/userinfo`,
     revocation: `${issuer}/v1/oauth/revoke`,

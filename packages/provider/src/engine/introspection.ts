@@ -18,7 +18,10 @@ export async function handleIntrospection(engine: Engine, ctx: RequestContext): 
     if (ctx.url.search !== '')
       throw new OAuthError('invalid_request', 'parameters belong in the form body, not the URL');
     const form = await readForm(request);
-    const client = await authenticateClient(engine, request, form, { allowPublic: false });
+    const client = await authenticateClient(engine, request, form, {
+      allowPublic: false,
+      endpoint: engine.endpoints.introspection,
+    });
     const token = form.get('token');
     if (!token) throw new OAuthError('invalid_request', 'token is missing');
     const now = engine.now();

@@ -23,7 +23,10 @@ export async function handleRevocation(engine: Engine, ctx: RequestContext): Pro
     if (ctx.url.search !== '')
       throw new OAuthError('invalid_request', 'parameters belong in the form body, not the URL');
     const form = await readForm(request);
-    const client = await authenticateClient(engine, request, form, { allowPublic: true });
+    const client = await authenticateClient(engine, request, form, {
+      allowPublic: true,
+      endpoint: engine.endpoints.revocation,
+    });
     const token = form.get('token');
     if (!token) throw new OAuthError('invalid_request', 'token is missing');
     const hint = form.get('token_type_hint');

@@ -217,7 +217,10 @@ export async function handleToken(engine: Engine, ctx: RequestContext): Promise<
       );
     }
     const form = await readForm(request);
-    client = await authenticateClient(engine, request, form, { allowPublic: true });
+    client = await authenticateClient(engine, request, form, {
+      allowPublic: true,
+      endpoint: engine.endpoints.token,
+    });
     const grantType = form.get('grant_type');
     if (!grantType) throw new OAuthError('invalid_request', 'grant_type is missing');
     const handler = GRANTS[grantType];
