@@ -68,7 +68,7 @@ const storageSchema = z.union([
 const clientTypeSchema = z.enum(['web', 'spa', 'native', 'service']);
 const algSchema = z.enum(['EdDSA', 'ES256', 'RS256']);
 /** Algorithms of JWTs a client signs: HS256 with its secret, or one of its registered keys. */
-export const CLIENT_JWT_ALGS = ['HS256', 'EdDSA', 'ES256', 'RS256'] as const;
+export const CLIENT_JWT_ALGS = ['HS256', 'EdDSA', 'Ed25519', 'ES256', 'RS256'] as const;
 const clientJwtAlgSchema = z.enum(CLIENT_JWT_ALGS);
 const authMethodSchema = z.enum([
   'client_secret_basic',
@@ -317,7 +317,7 @@ export function clientProblems(
         );
       } else if ((assertionAlg === 'HS256') !== (m === 'client_secret_jwt')) {
         issues.push(
-          `${prefix}.token_endpoint_auth_signing_alg: ${m} ${m === 'client_secret_jwt' ? 'uses HS256' : 'uses EdDSA, ES256 or RS256'}`,
+          `${prefix}.token_endpoint_auth_signing_alg: ${m} ${m === 'client_secret_jwt' ? 'uses HS256' : 'uses EdDSA, Ed25519, ES256 or RS256'}`,
         );
       }
     }

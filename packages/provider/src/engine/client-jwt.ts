@@ -5,21 +5,27 @@
  * key it registered (`jwks`, or `jwks_uri` fetched through the provider's cache) — and leaves the
  * claims to the caller, whose rules differ.
  */
-import {
-  compactVerify,
-  createLocalJWKSet,
-  decodeProtectedHeader,
-  type JSONWebKeySet,
-  type JWTPayload,
-} from 'jose';
+import { compactVerify, decodeProtectedHeader, importJWK, type JWK, type JWTPayload } from 'jose';
 import type { CLIENT_JWT_ALGS } from '../config/schema.js';
-import { JwksFetchError } from '../keys/client-jwks.js';
+import { type JsonWebKeySet, JwksFetchError } from '../keys/client-jwks.js';
 import type { Client } from '../storage/types.js';
 import type { Engine } from './context.js';
 
 export type ClientJwtAlg = (typeof CLIENT_JWT_ALGS)[number];
 
-export const ASYMMETRIC_ALGS: readonly ClientJwtAlg[] = ['EdDSA', 'ES256', 'RS256'];
+export const ASYMMETRIC_ALGS: readonly ClientJwtAlg[] = ['EdDSA', 'Ed25519', 'ES256', 'RS256'];
+
+/** The key each asymmetric algorithm verifies with. `Ed25519` is RFC 9864's name for EdDSA. */
+const KEY_FOR_ALG: Record<string, { kty: string; crv?: string }> = {
+  EdDSA: { kty: 'OKP', crv: 'Ed25519' },
+  Ed25519: { kty: 'OKP', crv: 'Ed25519' },
+  ES256: { kty: 'EC', crv: 'P-256' },
+  RS256: { kty: 'RSA' },
+};
+
+function sameAlg(a: string, b: string): boolean {
+  return a === b || (KEY_FOR_ALG[a]?.kty === 'OKP' && KEY_FOR_ALG[b]?.kty === 'OKP');
+}
 
 /**
  * A client-signed JWT that was not accepted. `message` is safe to show the client developer;
@@ -51,7 +57,7 @@ export function usableAlgs(
 ): ClientJwtAlg[] {
   return wanted.filter(
     (alg) =>
-      (pinned === undefined || alg === pinned) &&
+      (pinned === undefined || sameAlg(alg, pinned)) &&
       (alg === 'HS256' ? client.client_secret_sealed !== undefined : hasClientKeys(client)),
   );
 }
@@ -120,7 +126,7 @@ export async function verifyClientJwt(
   const payload =
     alg === 'HS256'
       ? await verifyWithSecret(engine, client, jwt, options.what)
-      : await verifyWithKeys(engine, client, jwt, header.alg, options.what);
+      : await verifyWithKeys(engine, client, jwt, header, options.what);
   return { header, payload };
 }
 
@@ -131,33 +137,60 @@ async function verifyWithSecret(
   what: string,
 ): Promise<JWTPayload> {
   const secret = Buffer.from(await engine.secrets.decrypt(client.client_secret_sealed!), 'utf8');
-  return verifyWith(jwt, secret, 'HS256', what);
+  return verifyWith(jwt, [secret], 'HS256', what);
 }
+
+type Header = VerifiedClientJwt['header'];
 
 async function verifyWithKeys(
   engine: Engine,
   client: Client,
   jwt: string,
-  alg: ClientJwtAlg,
+  header: Header,
   what: string,
 ): Promise<JWTPayload> {
   if (client.jwks !== undefined) {
-    return verifyWith(jwt, createLocalJWKSet(client.jwks as JSONWebKeySet), alg, what);
+    return verifyWith(jwt, await candidateKeys(client.jwks, header, what), header.alg, what);
   }
   const uri = client.jwks_uri!;
-  let jwks = await fetchKeys(engine, uri, false);
-  try {
-    return await verifyWith(jwt, createLocalJWKSet(jwks as JSONWebKeySet), alg, what);
-  } catch (err) {
-    // The client may have rotated its keys since the set was cached: fetch again (at most once
-    // per cooldown) when no cached key matched.
-    if (!(err instanceof ClientJwtError) || err.reason !== 'no_key') throw err;
-    jwks = await fetchKeys(engine, uri, true);
-    return verifyWith(jwt, createLocalJWKSet(jwks as JSONWebKeySet), alg, what);
-  }
+  let keys = await candidateKeys(await fetchKeys(engine, uri, false), header, what);
+  // The client may have rotated its keys since the set was cached: fetch again (at most once per
+  // cooldown) when no cached key fits.
+  if (keys.length === 0)
+    keys = await candidateKeys(await fetchKeys(engine, uri, true), header, what);
+  return verifyWith(jwt, keys, header.alg, what);
 }
 
-async function fetchKeys(engine: Engine, uri: string, refresh: boolean) {
+/**
+ * The client's keys that could have signed a JWT with this header: the `kid` when it names one,
+ * the key type and curve of the algorithm, `use` sig (or none), a matching `alg` (or none).
+ */
+async function candidateKeys(
+  jwks: JsonWebKeySet,
+  header: Header,
+  what: string,
+): Promise<CryptoKey[]> {
+  const wanted = KEY_FOR_ALG[header.alg]!;
+  const fitting = jwks.keys.filter(
+    (jwk) =>
+      (header.kid === undefined || jwk['kid'] === header.kid) &&
+      jwk['kty'] === wanted.kty &&
+      (wanted.crv === undefined || jwk['crv'] === wanted.crv) &&
+      (jwk['use'] === undefined || jwk['use'] === 'sig') &&
+      (typeof jwk['alg'] !== 'string' || sameAlg(jwk['alg'], header.alg)),
+  );
+  const keys: CryptoKey[] = [];
+  for (const jwk of fitting) {
+    try {
+      keys.push((await importJWK({ ...(jwk as JWK), alg: header.alg }, header.alg)) as CryptoKey);
+    } catch {
+      throw new ClientJwtError('key', `a registered key of the client cannot verify the ${what}`);
+    }
+  }
+  return keys;
+}
+
+async function fetchKeys(engine: Engine, uri: string, refresh: boolean): Promise<JsonWebKeySet> {
   try {
     return await engine.clientJwks.get(uri, { refresh });
   } catch (err) {
@@ -172,28 +205,26 @@ async function fetchKeys(engine: Engine, uri: string, refresh: boolean) {
   }
 }
 
-type VerifyKey = Parameters<typeof compactVerify>[1];
-
+/** Verifies the signature with the first of `keys` that accepts it; returns the claims. */
 async function verifyWith(
   jwt: string,
-  key: VerifyKey,
+  keys: readonly (CryptoKey | Uint8Array)[],
   alg: ClientJwtAlg,
   what: string,
 ): Promise<JWTPayload> {
-  let bytes: Uint8Array;
-  try {
-    bytes = (await compactVerify(jwt, key as never, { algorithms: [alg] })).payload;
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'ERR_JWKS_NO_MATCHING_KEY') {
-      throw new ClientJwtError('no_key', `no registered key of the client matches the ${what}`);
+  if (keys.length === 0) {
+    throw new ClientJwtError('no_key', `no registered key of the client matches the ${what}`);
+  }
+  let bytes: Uint8Array | undefined;
+  for (const key of keys) {
+    try {
+      bytes = (await compactVerify(jwt, key, { algorithms: [alg] })).payload;
+      break;
+    } catch {
+      // Try the next key that fits; several may when the JWT names no kid.
     }
-    if (code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') {
-      throw new ClientJwtError(
-        'kid',
-        `the ${what} needs a kid: several of the client's keys match`,
-      );
-    }
+  }
+  if (bytes === undefined) {
     throw new ClientJwtError('signature', `the ${what}'s signature does not verify`);
   }
   let payload: unknown;

@@ -137,13 +137,18 @@ describe('jwksProblems', () => {
 
   it('refuses an unsupported alg, and one that does not fit the key type', () => {
     expect(one(rsa({ alg: 'RS384' }))).toEqual([
-      'keys[0]: alg "RS384" is not supported (EdDSA, ES256 or RS256)',
+      'keys[0]: alg "RS384" is not supported (EdDSA, Ed25519, ES256 or RS256)',
     ]);
     expect(one(rsa({ alg: 'none' }))).toEqual([
-      'keys[0]: alg "none" is not supported (EdDSA, ES256 or RS256)',
+      'keys[0]: alg "none" is not supported (EdDSA, Ed25519, ES256 or RS256)',
     ]);
     expect(one(ed({ alg: 'ES256' }))).toEqual([
-      'keys[0]: alg ES256 does not fit kty OKP (a OKP key signs with EdDSA)',
+      'keys[0]: alg ES256 does not fit kty OKP (a OKP key signs with EdDSA or Ed25519)',
+    ]);
+    // RFC 9864's fully specified name for EdDSA with Ed25519 is accepted on an Ed25519 key.
+    expect(one(ed({ alg: 'Ed25519' }))).toEqual([]);
+    expect(one(ec({ alg: 'Ed25519' }))).toEqual([
+      'keys[0]: alg Ed25519 does not fit kty EC (a EC key signs with ES256)',
     ]);
   });
 

@@ -26,12 +26,16 @@ const MAX_KEYS = 20;
 const MIN_RSA_BITS = 2048;
 /** JWK members that belong to private or symmetric keys (RFC 7518 §6.2.2, §6.3.2, §6.4.1). */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'] as const;
-/** The one curve and signing algorithm accepted for each key type. */
-const KEY_TYPES: Record<KeyType, { crv?: string; alg: string }> = {
-  OKP: { crv: 'Ed25519', alg: 'EdDSA' },
-  EC: { crv: 'P-256', alg: 'ES256' },
-  RSA: { alg: 'RS256' },
+/**
+ * The one curve accepted for each key type, and the algorithms it signs with: Ed25519 keys go by
+ * `EdDSA` or by the fully specified `Ed25519` (RFC 9864), which newer clients send.
+ */
+const KEY_TYPES: Record<KeyType, { crv?: string; algs: readonly string[] }> = {
+  OKP: { crv: 'Ed25519', algs: ['EdDSA', 'Ed25519'] },
+  EC: { crv: 'P-256', algs: ['ES256'] },
+  RSA: { algs: ['RS256'] },
 };
+const KEY_ALGS = new Set(Object.values(KEY_TYPES).flatMap((t) => t.algs));
 /** Byte length of a coordinate: Ed25519 `x` (RFC 8037 §2), P-256 `x`, `y` (RFC 7518 §6.2.1). */
 const COORDINATE_BYTES = 32;
 
@@ -103,11 +107,13 @@ function usageProblems(jwk: Jwk, kty: unknown): string[] {
   }
   if (Object.hasOwn(jwk, 'alg')) {
     const alg = jwk['alg'];
-    const fitting = isKeyType(kty) ? KEY_TYPES[kty].alg : undefined;
-    if (alg !== 'EdDSA' && alg !== 'ES256' && alg !== 'RS256') {
-      problems.push(`alg ${show(alg)} is not supported (EdDSA, ES256 or RS256)`);
-    } else if (fitting !== undefined && alg !== fitting) {
-      problems.push(`alg ${alg} does not fit kty ${kty} (a ${kty} key signs with ${fitting})`);
+    const fitting = isKeyType(kty) ? KEY_TYPES[kty].algs : undefined;
+    if (typeof alg !== 'string' || !KEY_ALGS.has(alg)) {
+      problems.push(`alg ${show(alg)} is not supported (EdDSA, Ed25519, ES256 or RS256)`);
+    } else if (fitting !== undefined && !fitting.includes(alg)) {
+      problems.push(
+        `alg ${alg} does not fit kty ${kty} (a ${kty} key signs with ${fitting.join(' or ')})`,
+      );
     }
   }
   if (Object.hasOwn(jwk, 'kid') && (typeof jwk['kid'] !== 'string' || jwk['kid'] === '')) {

@@ -15,7 +15,7 @@ export type TokenEndpointAuthMethod =
   | 'none';
 export type SigningAlg = 'EdDSA' | 'ES256' | 'RS256';
 /** Algorithms of JWTs a client signs (request objects, client assertions). */
-export type ClientSigningAlg = 'HS256' | SigningAlg;
+export type ClientSigningAlg = 'HS256' | 'Ed25519' | SigningAlg;
 export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
 
 /** A registered client, with the standard metadata names (RFC 7591, OIDC Registration). */
