@@ -16,6 +16,16 @@ export function isPublic(client: Pick<Client, 'type'>): boolean {
 }
 
 /**
+ * Whether a client must send signed request objects (JAR): web clients unless registered with
+ * `require_signed_request_object: false` (a web client stored before JAR existed has no setting).
+ */
+export function requiresSignedRequest(
+  client: Pick<Client, 'type' | 'require_signed_request_object'>,
+): boolean {
+  return client.require_signed_request_object ?? client.type === 'web';
+}
+
+/**
  * Validates client input and fills in the defaults of its type. The secret is kept twice, never
  * in the clear: as a keyed hash (to check `client_secret_basic`/`_post` quickly) and sealed with
  * AES-256-GCM under the provider secret (the HMAC key of HS256 request objects and

@@ -17,7 +17,7 @@ import {
   splitSpaceList,
 } from '@gatehouse/oauth';
 import type { JWTPayload } from 'jose';
-import { isPublic } from '../clients.js';
+import { isPublic, requiresSignedRequest } from '../clients.js';
 import { isLoopbackHost } from '../config/hosts.js';
 import type { Client, Session } from '../storage/types.js';
 import type { Engine, RequestContext } from './context.js';
@@ -30,7 +30,6 @@ import {
   checkRequestObjectClaims,
   openRequestObject,
   requestObjectParams,
-  requiresSignedRequest,
 } from './request-object.js';
 import { supportedScopes } from './scopes.js';
 import { loadSession, startInteraction } from './session.js';

@@ -30,11 +30,6 @@ const REQUEST_OBJECT_TYPES = ['oauth-authz-req+jwt', 'jwt'];
 /** Claims that describe the JWT itself rather than the authorization request. */
 const JWT_CLAIMS = new Set(['iss', 'aud', 'exp', 'iat', 'nbf', 'jti', 'sub']);
 
-/** Whether a client must send signed request objects (web clients, unless registered otherwise). */
-export function requiresSignedRequest(client: Client): boolean {
-  return client.require_signed_request_object ?? client.type === 'web';
-}
-
 function invalid(err: ClientJwtError | string): OAuthError {
   const message = typeof err === 'string' ? err : err.message;
   return new OAuthError('invalid_request_object', message, {

@@ -1,11 +1,14 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { s256Challenge } from '@gatehouse/oauth';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { memoryStorage } from '../storage/memory.js';
+import { sqliteStorage } from '../storage/sqlite.js';
 import { type CliIo, runCli } from './cli.js';
 
 let dir: string;
@@ -196,13 +199,15 @@ describe('clients', () => {
     const list = await run(['clients', 'list', '--config', config]);
     expect(list.code).toBe(0);
     const rows = list.out.trim().split('\n');
-    expect(rows[0]).toMatch(/^CLIENT ID\s+TYPE\s+AUTH METHOD\s+REDIRECT URIS$/);
+    expect(rows[0]).toMatch(/^CLIENT ID\s+TYPE\s+AUTH METHOD\s+JAR\s+PAR\s+KEYS\s+REDIRECT URIS$/);
     expect(rows).toHaveLength(4);
     expect(list.out).toMatch(
-      /shop\s+web\s+client_secret_basic\s+http:\/\/localhost:3000\/callback https:\/\/shop\.example\/callback/,
+      /shop\s+web\s+client_secret_basic\s+required\s+optional\s+-\s+http:\/\/localhost:3000\/callback https:\/\/shop\.example\/callback/,
     );
-    expect(list.out).toMatch(/spa-app\s+spa\s+none\s+http:\/\/localhost:5173\/callback/);
-    expect(list.out).toMatch(/batch\s+service\s+client_secret_basic\s+-/);
+    expect(list.out).toMatch(
+      /spa-app\s+spa\s+none\s+-\s+optional\s+-\s+http:\/\/localhost:5173\/callback/,
+    );
+    expect(list.out).toMatch(/batch\s+service\s+client_secret_basic\s+-\s+-\s+-\s+-/);
     expect(list.out).not.toContain(secret!);
 
     // biome-ignore format: flags and their values in pairs
@@ -217,6 +222,98 @@ describe('clients', () => {
     expect(removed.code).toBe(0);
     expect((await run(['clients', 'remove', 'shop', '--config', config])).code).toBe(1);
     expect((await run(['clients', 'list', '--config', config])).out).not.toMatch(/^shop /m);
+  });
+
+  it('registers public keys (PEM, JWK, JWK Set or URL) and the JAR / PAR requirements', async () => {
+    const config = writeConfig({ issuer: 'http://localhost:9000' });
+    const ed = generateKeyPairSync('ed25519');
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    writeFileSync(join(dir, 'ed.pub.pem'), ed.publicKey.export({ type: 'spki', format: 'pem' }));
+    writeFileSync(join(dir, 'ed.pem'), ed.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    writeFileSync(
+      join(dir, 'keys.json'),
+      JSON.stringify({ keys: [{ ...ec.publicKey.export({ format: 'jwk' }), kid: 'ec-1' }] }),
+    );
+    writeFileSync(
+      join(dir, 'private.jwk'),
+      JSON.stringify(ec.privateKey.export({ format: 'jwk' })),
+    );
+
+    // biome-ignore format: flags and their values in pairs
+    const pem = await run([
+      'clients', 'add', '--config', config, '--id', 'signer', '--type', 'web',
+      '--auth-method', 'private_key_jwt', '--jwks', 'ed.pub.pem', '--require-par',
+      '--redirect-uri', 'https://signer.example/cb',
+    ]);
+    expect(pem.err).toBe('');
+    expect(pem.code).toBe(0);
+    expect(pem.out).not.toContain('client_secret:');
+
+    // biome-ignore format: flags and their values in pairs
+    const set = await run([
+      'clients', 'add', '--config', config, '--id', 'plain', '--type', 'web', '--no-jar',
+      '--jwks', 'keys.json', '--redirect-uri', 'https://plain.example/cb',
+    ]);
+    expect(set.code).toBe(0);
+    expect(set.out).toContain('client_secret:');
+
+    // biome-ignore format: flags and their values in pairs
+    const remote = await run([
+      'clients', 'add', '--config', config, '--id', 'remote', '--type', 'web',
+      '--auth-method', 'client_secret_jwt', '--jwks-uri', 'https://remote.example/jwks.json',
+      '--redirect-uri', 'https://remote.example/cb',
+    ]);
+    expect(remote.code).toBe(0);
+
+    const list = (await run(['clients', 'list', '--config', config])).out;
+    expect(list).toMatch(/signer\s+web\s+private_key_jwt\s+required\s+required\s+1 in jwks\s/);
+    expect(list).toMatch(/plain\s+web\s+client_secret_basic\s+optional\s+optional\s+1 in jwks\s/);
+    expect(list).toMatch(
+      /remote\s+web\s+client_secret_jwt\s+required\s+optional\s+https:\/\/remote\.example\/jwks\.json\s/,
+    );
+
+    // The stored keys are the public ones, each with a kid (the thumbprint when none was given).
+    const storage = sqliteStorage(join(dir, '.gatehouse/gatehouse.db'));
+    try {
+      const signer = await storage.clients.get('signer');
+      expect(signer?.jwks?.keys).toHaveLength(1);
+      expect(signer?.jwks?.keys[0]).toMatchObject({ kty: 'OKP', crv: 'Ed25519' });
+      expect(signer?.jwks?.keys[0]?.['kid']).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(signer?.jwks?.keys[0]?.['d']).toBeUndefined();
+      expect(signer?.require_pushed_authorization_requests).toBe(true);
+      expect((await storage.clients.get('plain'))?.require_signed_request_object).toBe(false);
+    } finally {
+      await storage.close();
+    }
+
+    // Private keys are refused, naming the way out; so is a file that is not a key.
+    // biome-ignore format: flags and their values in pairs
+    const privatePem = await run([
+      'clients', 'add', '--config', config, '--id', 'oops', '--type', 'web',
+      '--auth-method', 'private_key_jwt', '--jwks', 'ed.pem', '--redirect-uri', 'https://o.example/cb',
+    ]);
+    expect(privatePem.code).toBe(1);
+    expect(privatePem.err).toContain('-pubout');
+    // biome-ignore format: flags and their values in pairs
+    const privateJwk = await run([
+      'clients', 'add', '--config', config, '--id', 'oops', '--type', 'web',
+      '--auth-method', 'private_key_jwt', '--jwks', 'private.jwk', '--redirect-uri', 'https://o.example/cb',
+    ]);
+    expect(privateJwk.code).toBe(1);
+    expect(privateJwk.err).toContain('client.jwks: keys[0]');
+    expect(privateJwk.err).toContain('private key');
+    // biome-ignore format: flags and their values in pairs
+    const notKey = await run([
+      'clients', 'add', '--config', config, '--id', 'oops', '--type', 'spa',
+      '--jwks', 'gatehouse.config.json', '--redirect-uri', 'https://o.example/cb',
+    ]);
+    expect(notKey.code).toBe(1);
+    // biome-ignore format: flags and their values in pairs
+    const publicPar = await run([
+      'clients', 'add', '--config', config, '--id', 'oops', '--type', 'spa', '--require-par',
+      '--redirect-uri', 'https://o.example/cb',
+    ]);
+    expect(publicPar.code).toBe(0);
   });
 
   it('prints validation errors and exits 1', async () => {
@@ -258,7 +355,7 @@ describe('clients', () => {
     );
     expect(added.code).toBe(0);
     expect((await run(['clients', 'list'], io)).out).toMatch(
-      /m\s+native\s+none\s+com\.example\.app:\/cb/,
+      /m\s+native\s+none\s+-\s+optional\s+-\s+com\.example\.app:\/cb/,
     );
   });
 });
@@ -440,7 +537,7 @@ describe('start', () => {
     }
   });
 
-  it('runs the demo: clickable URL, PKCE verifier, curl command, callback page', async () => {
+  it('runs the demo: clickable start URL (JAR), PKCE verifier, curl command, callback page', async () => {
     const port = await freePort();
     const issuer = `http://localhost:${port}`;
     const server = await startCli(['--demo', '--port', String(port)]);
@@ -451,8 +548,22 @@ describe('start', () => {
       expect(out).toContain('SQLite .gatehouse/gatehouse.db');
       expect(out).toContain('"demo" / "gatehouse-demo"');
 
-      const url = new URL(/(http:\/\/localhost:\d+\/v1\/oauth\/authorize\?\S+)/.exec(out)![1]!);
-      const q = url.searchParams;
+      expect(out).toContain(`${issuer}/demo/start`);
+      // The start page signs a fresh request object and redirects to the authorization endpoint.
+      const start = await fetch(`${issuer}/demo/start`, { redirect: 'manual' });
+      expect(start.status).toBe(302);
+      const url = new URL(start.headers.get('location')!);
+      expect(`${url.origin}${url.pathname}`).toBe(`${issuer}/v1/oauth/authorize`);
+      expect([...url.searchParams.keys()].sort()).toEqual(['client_id', 'request']);
+      expect(url.searchParams.get('client_id')).toBe('demo-web');
+      const request = url.searchParams.get('request')!;
+      expect(decodeProtectedHeader(request).alg).toBe('HS256');
+      const claims = decodeJwt(request);
+      expect(claims.iss).toBe('demo-web');
+      expect(claims.aud).toBe(issuer);
+      const q = new URLSearchParams(
+        Object.entries(claims).filter((e): e is [string, string] => typeof e[1] === 'string'),
+      );
       expect(q.get('response_type')).toBe('code');
       expect(q.get('client_id')).toBe('demo-web');
       expect(q.get('scope')).toBe('openid profile email offline_access');
@@ -460,7 +571,7 @@ describe('start', () => {
       expect(q.get('code_challenge_method')).toBe('S256');
       expect(q.get('state')).toBeTruthy();
       expect(q.get('nonce')).toBeTruthy();
-      const verifier = /code_verifier of that URL: (\S+)/.exec(out)![1]!;
+      const verifier = /code_verifier of the demo request: (\S+)/.exec(out)![1]!;
       expect(q.get('code_challenge')).toBe(await s256Challenge(verifier));
 
       const secretFile = join(dir, '.gatehouse/demo-client-secret');
@@ -471,9 +582,13 @@ describe('start', () => {
         `curl -u demo-web:${clientSecret} -d grant_type=authorization_code -d code=PASTE_CODE -d redirect_uri=${issuer}/demo/callback -d code_verifier=${verifier} ${issuer}/v1/oauth/token`,
       );
 
-      // The authorization URL reaches the engine (a sign-in, not an error).
+      // The signed request is accepted: the engine asks the user to sign in (not an error).
       const authorize = await fetch(url, { redirect: 'manual' });
-      expect([200, 302, 303]).toContain(authorize.status);
+      expect(authorize.status).toBe(303);
+      expect(authorize.headers.get('location')).toContain('/interaction/');
+      // Each visit signs a new request object (a jti is used once).
+      const again = await fetch(`${issuer}/demo/start`, { redirect: 'manual' });
+      expect(again.headers.get('location')).not.toBe(start.headers.get('location'));
 
       const state = q.get('state')!;
       const page = await fetch(
@@ -489,7 +604,7 @@ describe('start', () => {
       expect(html).toContain('<link rel="stylesheet" href="/assets/gatehouse.css">');
       expect(html).not.toContain('<script>');
       expect(html).toContain('abc&lt;script&gt;x&lt;/script&gt;');
-      expect(html).toContain('matches the printed URL');
+      expect(html).toContain('matches the demo request');
       expect(html).toContain(`-d code_verifier=${verifier}`);
       expect(html).not.toContain(clientSecret);
 

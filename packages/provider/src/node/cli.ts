@@ -3,13 +3,14 @@
  * The `gatehouse` command: start the provider, and manage clients, users and signing keys in the
  * storage a configuration names (no server needed).
  */
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { GatehouseError, randomToken } from '@gatehouse/oauth';
-import { clientFromInput } from '../clients.js';
+import { calculateJwkThumbprint, type JWK } from 'jose';
+import { clientFromInput, isPublic, requiresSignedRequest } from '../clients.js';
 import {
   type ClientInput,
   ConfigError,
@@ -22,7 +23,7 @@ import { jsonLogger, type Logger } from '../engine/logger.js';
 import { loadKeys, SIGNING_ALGS } from '../keys/keys.js';
 import { createSecrets, type Secrets } from '../keys/secrets.js';
 import { openStorage } from '../storage/open.js';
-import type { SigningAlg, Storage } from '../storage/types.js';
+import type { Client, SigningAlg, Storage } from '../storage/types.js';
 import { scryptHasher } from '../users/passwords.js';
 import { putUser } from '../users/users.js';
 import {
@@ -36,7 +37,7 @@ import {
   demoConfig,
   demoFlow,
   tokenCurl,
-  withDemoCallback,
+  withDemoPages,
 } from './demo.js';
 import { startServer } from './server.js';
 
@@ -70,11 +71,18 @@ Usage:
 
   gatehouse clients add --id ID --type web|spa|native|service
         [--redirect-uri URI ...] [--post-logout-redirect-uri URI ...]
-        [--secret S] [--auth-method client_secret_basic|client_secret_post|private_key_jwt|none]
-        [--jwks-uri URI] [--scope "openid profile ..."] [--alg EdDSA|ES256|RS256]
+        [--secret S] [--auth-method client_secret_basic|client_secret_post|
+                                    client_secret_jwt|private_key_jwt|none]
+        [--jwks FILE | --jwks-uri URI] [--no-jar] [--require-par]
+        [--scope "openid profile ..."] [--alg EdDSA|ES256|RS256]
         [--origin ORIGIN ...] [--name NAME] [--no-pkce]
       Register a client. Confidential clients (web, service) get a generated secret unless
-      --secret is given; it is printed once.
+      --secret is given or they use private_key_jwt; it is printed once.
+      --jwks FILE registers the public key(s) the client signs with (request objects,
+      private_key_jwt): a PEM public key, a JWK or a JWK Set. --jwks-uri names a URL the
+      provider fetches them from instead (https).
+      Web clients must send signed request objects (JAR) unless --no-jar is given;
+      --require-par makes a client push its requests to the PAR endpoint first.
   gatehouse clients list
   gatehouse clients remove ID
 
@@ -395,18 +403,21 @@ function demoBanner(flow: DemoFlow, loaded: Loaded, config: ProviderConfig, io: 
 Try it:
   1. Open this URL in a browser and sign in as "${DEMO_USERNAME}" / "${DEMO_PASSWORD}":
 
-     ${flow.authorizationUrl}
+     ${flow.startUrl}
+
+     It sends you to the authorization endpoint with a freshly signed request object
+     (JAR, HS256 with ${DEMO_WEB_CLIENT}'s secret: confidential clients must sign their requests).
 
   2. You land on ${flow.redirectUri}, which shows the authorization code and
      the command that exchanges it for tokens. Or exchange it yourself (within ${minutes} min):
 
      ${curl}
 
-  PKCE code_verifier of that URL: ${flow.codeVerifier}
+  PKCE code_verifier of the demo request: ${flow.codeVerifier}
   (its code_challenge, S256: ${flow.codeChallenge}; state ${flow.state}, nonce ${flow.nonce})
 
 Demo clients:
-  ${DEMO_WEB_CLIENT}   web, client_secret_basic   client_secret ${secret}
+  ${DEMO_WEB_CLIENT}   web, client_secret_basic, JAR   client_secret ${secret}
              (kept in ${secretFile})
              redirect URIs http://localhost:3000/callback, ${flow.redirectUri}
   ${DEMO_SPA_CLIENT}   spa, public + PKCE          redirect URI http://localhost:5173/callback
@@ -459,8 +470,9 @@ async function start(args: string[], io: CliIo): Promise<number> {
   let target: Parameters<typeof startServer>[0] = provider;
   if (loaded.demo) {
     flow = await demoFlow(config.issuer);
-    target = withDemoCallback(provider, flow, {
+    target = withDemoPages(provider, flow, {
       secretFile: loaded.demoSecretFile!,
+      clientSecret: loaded.demoClientSecret!,
       codeLifetimeSeconds: config.ttl.code,
     });
   }
@@ -537,7 +549,13 @@ Press Ctrl+C to stop.
 // clients
 
 const CLIENT_TYPES = ['web', 'spa', 'native', 'service'] as const;
-const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'];
+const AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'client_secret_jwt',
+  'private_key_jwt',
+  'none',
+];
 
 function oneOf<T extends string>(
   flag: string,
@@ -568,11 +586,13 @@ async function clientsCommand(args: string[], io: CliIo): Promise<number> {
         }
         io.stdout.write(
           table(
-            ['CLIENT ID', 'TYPE', 'AUTH METHOD', 'REDIRECT URIS'],
+            ['CLIENT ID', 'TYPE', 'AUTH METHOD', 'JAR', 'PAR', 'KEYS', 'REDIRECT URIS'],
             clients.map((c) => [
               c.client_id,
               c.type,
               c.token_endpoint_auth_method,
+              ...requestModes(c),
+              c.jwks_uri ?? (c.jwks ? `${c.jwks.keys.length} in jwks` : '-'),
               c.redirect_uris.length > 0 ? c.redirect_uris.join(' ') : '-',
             ]),
           ),
@@ -608,6 +628,72 @@ async function clientsCommand(args: string[], io: CliIo): Promise<number> {
   }
 }
 
+/** The JAR and PAR columns of `clients list`: required, optional, or "-" where not applicable. */
+function requestModes(client: Client): [string, string] {
+  if (client.type === 'service') return ['-', '-'];
+  const jar = isPublic(client) ? '-' : requiresSignedRequest(client) ? 'required' : 'optional';
+  return [jar, client.require_pushed_authorization_requests ? 'required' : 'optional'];
+}
+
+/**
+ * Reads the public key(s) a client registers: a PEM public key (SPKI), a JWK, or a JWK Set.
+ * Keys without a `kid` get their RFC 7638 thumbprint as one. A private key is refused.
+ */
+async function readClientJwks(
+  file: string,
+  io: CliIo,
+): Promise<{ keys: Record<string, unknown>[] }> {
+  const path = resolve(io.cwd, file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new CliError([`--jwks: cannot read ${file}: ${message(err)}`]);
+  }
+  let keys: Record<string, unknown>[];
+  if (text.trimStart().startsWith('-----BEGIN')) {
+    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) {
+      throw new CliError([
+        `--jwks: ${file} holds a private key; register the public key only (openssl pkey -in ${file} -pubout)`,
+      ]);
+    }
+    try {
+      keys = [createPublicKey(text).export({ format: 'jwk' }) as Record<string, unknown>];
+    } catch (err) {
+      throw new CliError([`--jwks: ${file} is not a PEM public key: ${message(err)}`]);
+    }
+  } else {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new CliError([
+        `--jwks: ${file} is neither a PEM public key nor JSON (a JWK or JWK Set)`,
+      ]);
+    }
+    const isObject = typeof value === 'object' && value !== null;
+    keys =
+      isObject && Array.isArray((value as { keys?: unknown }).keys)
+        ? (value as { keys: Record<string, unknown>[] }).keys
+        : [value as Record<string, unknown>];
+  }
+  for (const key of keys) {
+    if (
+      typeof key === 'object' &&
+      key !== null &&
+      key['kid'] === undefined &&
+      key['d'] === undefined
+    ) {
+      try {
+        key['kid'] = await calculateJwkThumbprint(key as JWK);
+      } catch {
+        // Left without a kid: the validation that follows names what is wrong with the key.
+      }
+    }
+  }
+  return { keys };
+}
+
 async function clientsAdd(args: string[], io: CliIo): Promise<number> {
   const { values } = parse(args, {
     ...COMMON_OPTIONS,
@@ -618,6 +704,9 @@ async function clientsAdd(args: string[], io: CliIo): Promise<number> {
     secret: { type: 'string' },
     'auth-method': { type: 'string' },
     'jwks-uri': { type: 'string' },
+    jwks: { type: 'string' },
+    'no-jar': { type: 'boolean' },
+    'require-par': { type: 'boolean' },
     scope: { type: 'string' },
     alg: { type: 'string' },
     origin: { type: 'string', multiple: true },
@@ -648,6 +737,9 @@ async function clientsAdd(args: string[], io: CliIo): Promise<number> {
   if (secret !== undefined) input.client_secret = secret;
   if (authMethod !== undefined) input.token_endpoint_auth_method = authMethod;
   if (values['jwks-uri'] !== undefined) input.jwks_uri = values['jwks-uri'];
+  if (values.jwks !== undefined) input.jwks = await readClientJwks(values.jwks, io);
+  if (values['no-jar']) input.require_signed_request_object = false;
+  if (values['require-par']) input.require_pushed_authorization_requests = true;
   if (values.scope !== undefined) input.scope = values.scope;
   if (alg !== undefined) input.id_token_signed_response_alg = alg;
   if (values.name !== undefined) input.client_name = values.name;

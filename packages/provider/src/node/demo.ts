@@ -1,9 +1,15 @@
 /**
  * The demo that `npm start` runs (`gatehouse start --demo`): a development configuration with one
- * user and two clients, an authorization URL ready to click, and a callback page served by the
- * CLI (not the engine) that shows the code it received and the command that exchanges it.
+ * user and two clients, a start URL ready to click, and a callback page served by the CLI (not the
+ * engine) that shows the code it received and the command that exchanges it.
+ *
+ * `demo-web` is a confidential client, so — as the seed IdP requires — its authorization requests
+ * are signed request objects (JAR). A request object lives at most 300 s and is used once, so the
+ * demo cannot print a ready-made authorization URL: `/demo/start` signs a fresh one (HS256 with
+ * the client secret) on every visit and redirects to the authorization endpoint with it.
  */
 import { randomToken, s256Challenge } from '@gatehouse/oauth';
+import { SignJWT } from 'jose';
 import type { ConfigInput } from '../config/schema.js';
 import type { HandlerTarget } from './server.js';
 
@@ -18,6 +24,9 @@ export const DEMO_DATABASE = '.gatehouse/gatehouse.db';
 /** Where the demo keeps the `demo-web` client secret, relative to the working directory. */
 export const DEMO_CLIENT_SECRET_FILE = '.gatehouse/demo-client-secret';
 export const DEMO_CALLBACK_PATH = '/demo/callback';
+export const DEMO_START_PATH = '/demo/start';
+/** Lifetime of the request objects the demo signs, in seconds. */
+const DEMO_REQUEST_OBJECT_SECONDS = 120;
 
 export function demoIssuer(port: number = DEMO_PORT): string {
   return `http://localhost:${port}`;
@@ -78,7 +87,10 @@ export interface DemoFlow {
   issuer: string;
   redirectUri: string;
   tokenEndpoint: string;
-  authorizationUrl: string;
+  /** The page that signs a fresh request object and redirects to the authorization endpoint. */
+  startUrl: string;
+  /** The authorization request's parameters (what goes inside the request object). */
+  parameters: Record<string, string>;
   state: string;
   nonce: string;
   codeVerifier: string;
@@ -91,22 +103,21 @@ export async function demoFlow(issuer: string): Promise<DemoFlow> {
   const codeVerifier = randomToken(32);
   const codeChallenge = await s256Challenge(codeVerifier);
   const redirectUri = `${issuer}${DEMO_CALLBACK_PATH}`;
-  const url = new URL(`${issuer}/v1/oauth/authorize`);
-  url.search = new URLSearchParams({
-    response_type: 'code',
-    client_id: DEMO_WEB_CLIENT,
-    redirect_uri: redirectUri,
-    scope: DEMO_SCOPE,
-    state,
-    nonce,
-    code_challenge: codeChallenge,
-    code_challenge_method: 'S256',
-  }).toString();
   return {
     issuer,
     redirectUri,
     tokenEndpoint: `${issuer}/v1/oauth/token`,
-    authorizationUrl: url.href,
+    startUrl: `${issuer}${DEMO_START_PATH}`,
+    parameters: {
+      response_type: 'code',
+      client_id: DEMO_WEB_CLIENT,
+      redirect_uri: redirectUri,
+      scope: DEMO_SCOPE,
+      state,
+      nonce,
+      code_challenge: codeChallenge,
+      code_challenge_method: 'S256',
+    },
     state,
     nonce,
     codeVerifier,
@@ -190,15 +201,14 @@ export function demoCallbackPage(
     items.push(row('code', code));
   } else {
     title = 'No authorization response';
-    body =
-      '<p>This page receives the redirect of the demo authorization URL that <code>gatehouse start --demo</code> printed. Open that URL to sign in.</p>';
+    body = `<p>This page receives the authorization response of the demo. Open <a href="${esc(flow.startUrl)}">${esc(flow.startUrl)}</a> to sign in.</p>`;
   }
   if (state !== null) {
     items.push(
       row(
         'state',
         state,
-        state === flow.state ? 'matches the printed URL' : 'does NOT match the printed URL',
+        state === flow.state ? 'matches the demo request' : 'does NOT match the demo request',
       ),
     );
   }
@@ -210,7 +220,7 @@ export function demoCallbackPage(
     const minutes = Math.max(1, Math.round(options.codeLifetimeSeconds / 60));
     body += `<p>Exchange it for tokens within ${minutes} minute${minutes === 1 ? '' : 's'}; a code works only once:</p>`;
     body += `<pre><code>${esc(tokenCurl(flow, code, secret))}</code></pre>`;
-    body += `<p>The <code>code_verifier</code> is the PKCE secret of the printed URL; the client secret is read from <code>${esc(options.secretFile)}</code>.</p>`;
+    body += `<p>The <code>code_verifier</code> is the PKCE secret of the demo request; the client secret is read from <code>${esc(options.secretFile)}</code>.</p>`;
   }
   const list = items.length > 0 ? `<dl>${items.join('')}</dl>` : '';
   const html = `<!doctype html>
@@ -235,26 +245,56 @@ ${body}
 }
 
 /**
- * Wraps a provider so that `GET /demo/callback` (under the issuer) is answered with the demo
- * callback page; everything else goes to the provider.
+ * The authorization URL of the demo flow, as `demo-web` must send it: `client_id` and a request
+ * object (RFC 9101) signed with HS256 under the client secret, with a fresh `jti`.
  */
-export function withDemoCallback<P extends HandlerTarget>(
+export async function demoAuthorizationUrl(
+  flow: DemoFlow,
+  clientSecret: string,
+  now = Date.now(),
+): Promise<string> {
+  const iat = Math.floor(now / 1000);
+  const request = await new SignJWT({ ...flow.parameters })
+    .setProtectedHeader({ alg: 'HS256', typ: 'oauth-authz-req+jwt' })
+    .setIssuer(DEMO_WEB_CLIENT)
+    .setAudience(flow.issuer)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + DEMO_REQUEST_OBJECT_SECONDS)
+    .setJti(randomToken(16))
+    .sign(new TextEncoder().encode(clientSecret));
+  const url = new URL(`${flow.issuer}/v1/oauth/authorize`);
+  url.search = new URLSearchParams({ client_id: DEMO_WEB_CLIENT, request }).toString();
+  return url.href;
+}
+
+/**
+ * Wraps a provider so that `GET /demo/start` (under the issuer) redirects to a freshly signed
+ * authorization request and `GET /demo/callback` shows the demo callback page; everything else
+ * goes to the provider.
+ */
+export function withDemoPages<P extends HandlerTarget>(
   provider: P,
   flow: DemoFlow,
-  options: { secretFile: string; codeLifetimeSeconds: number },
+  options: { secretFile: string; clientSecret: string; codeLifetimeSeconds: number },
 ): HandlerTarget {
   const base = new URL(provider.config.issuer).pathname.replace(/\/$/, '');
-  const path = `${base}${DEMO_CALLBACK_PATH}`;
+  const callback = `${base}${DEMO_CALLBACK_PATH}`;
+  const start = `${base}${DEMO_START_PATH}`;
   const stylesheet = `${base}/assets/gatehouse.css`;
   return {
     config: provider.config,
-    handle(request, info) {
+    async handle(request, info) {
       if (request.method === 'GET' || request.method === 'HEAD') {
         const url = new URL(request.url);
-        if (url.pathname === path) {
-          return Promise.resolve(
-            demoCallbackPage(url.searchParams, flow, { ...options, stylesheet }),
-          );
+        if (url.pathname === callback) {
+          return demoCallbackPage(url.searchParams, flow, { ...options, stylesheet });
+        }
+        if (url.pathname === start) {
+          const location = await demoAuthorizationUrl(flow, options.clientSecret);
+          return new Response(null, {
+            status: 302,
+            headers: { location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
+          });
         }
       }
       return provider.handle(request, info);
