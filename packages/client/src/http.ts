@@ -3,6 +3,7 @@
  * with a size cap, and failures become typed errors (`network_timeout`, `network_error`). Nothing
  * is retried here: a caller that may retry says so itself (an authorization code never is).
  */
+import { readBodyCapped } from '@gatehouse/oauth';
 import { ClientError, type ClientErrorCode } from './errors.js';
 
 export interface HttpOptions {
@@ -69,28 +70,11 @@ async function readCapped(
   what: string,
   failure: ClientErrorCode,
 ): Promise<string> {
-  const tooLarge = () =>
-    new ClientError(failure, `${what}: the response is larger than ${maxBytes} bytes`);
-  if (Number(response.headers.get('content-length')) > maxBytes) {
-    await response.body?.cancel().catch(() => undefined);
-    throw tooLarge();
+  const body = await readBodyCapped(response, maxBytes);
+  if (body === undefined) {
+    throw new ClientError(failure, `${what}: the response is larger than ${maxBytes} bytes`);
   }
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let size = 0;
-  let text = '';
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge();
-    }
-    text += decoder.decode(value, { stream: true });
-  }
-  return text + decoder.decode();
+  return new TextDecoder().decode(body);
 }
 
 /** Whether a parsed JSON value is a plain object. */

@@ -10,7 +10,7 @@
  * @see https://openid.net/specs/openid-connect-core-1_0.html#RotateSigKeys
  * @see https://www.rfc-editor.org/rfc/rfc7517#section-5 (JWK Set)
  */
-import { base64urlDecode } from '@gatehouse/oauth';
+import { base64urlDecode, readBodyCapped } from '@gatehouse/oauth';
 import type { JWK } from 'jose';
 import { ClientError } from './errors.js';
 
@@ -286,28 +286,8 @@ async function readBody(response: Response, uri: string, maxBytes: number): Prom
       status >= 500,
     );
   }
-  const tooLarge = () => fetchError(uri, `the response is larger than ${maxBytes} bytes`);
-  if (Number(response.headers.get('content-length')) > maxBytes) {
-    discard(response.body);
-    throw tooLarge();
-  }
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = response.body?.getReader();
-  for (let chunk = await reader?.read(); chunk && !chunk.done; chunk = await reader?.read()) {
-    total += chunk.value.byteLength;
-    if (total > maxBytes) {
-      reader?.cancel().catch(() => undefined);
-      throw tooLarge();
-    }
-    chunks.push(chunk.value);
-  }
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const body = await readBodyCapped(response, maxBytes);
+  if (body === undefined) throw fetchError(uri, `the response is larger than ${maxBytes} bytes`);
   return body;
 }
 

@@ -10,7 +10,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc7517#section-5 (JWK Set)
  * @see https://www.rfc-editor.org/rfc/rfc7591#section-2 (`jwks`, `jwks_uri` client metadata)
  */
-import { base64urlDecode, GatehouseError } from '@gatehouse/oauth';
+import { base64urlDecode, GatehouseError, readBodyCapped } from '@gatehouse/oauth';
 import { isLoopbackHost } from '../config/hosts.js';
 
 /** A JWK Set (RFC 7517 §5): `keys` holds public JWKs. */
@@ -243,31 +243,9 @@ async function readBody(response: Response, uri: string, maxBytes: number): Prom
       redirect ? `HTTP ${status}: redirects are not followed` : `HTTP ${status}, expected 200`,
     );
   }
-  const tooLarge = () => new JwksFetchError(uri, `the response is larger than ${maxBytes} bytes`);
-  if (Number(response.headers.get('content-length')) > maxBytes) {
-    discard(response.body);
-    throw tooLarge();
-  }
-  if (!response.body) return new Uint8Array(0);
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      reader.cancel().catch(() => undefined);
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const body = await readBodyCapped(response, maxBytes);
+  if (body === undefined)
+    throw new JwksFetchError(uri, `the response is larger than ${maxBytes} bytes`);
   return body;
 }
 
