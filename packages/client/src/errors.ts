@@ -8,31 +8,34 @@
  */
 import { errorInfo, GatehouseError } from '@gatehouse/oauth';
 
-/** Every code a client error can have. */
-export type ClientErrorCode =
+/** Every code a client error can have (each is documented in docs/client.md). */
+export const CLIENT_ERROR_CODES = [
   // Callback, in the order the steps run (SYSTEM.md "The client toolkit's callback").
-  | 'callback_duplicate_parameter'
-  | 'callback_code_and_error'
-  | 'state_missing'
-  | 'transaction_not_found'
-  | 'state_mismatch'
-  | 'issuer_mismatch'
-  | 'issuer_missing'
-  | 'provider_error'
-  | 'code_missing'
-  | 'code_malformed'
+  'callback_duplicate_parameter',
+  'callback_code_and_error',
+  'state_missing',
+  'transaction_not_found',
+  'state_mismatch',
+  'issuer_mismatch',
+  'issuer_missing',
+  'provider_error',
+  'code_missing',
+  'code_malformed',
   // Talking to the provider.
-  | 'token_endpoint_error'
-  | 'network_timeout'
-  | 'network_error'
-  | 'token_response_invalid'
-  | 'id_token_invalid'
-  | 'userinfo_invalid'
-  | 'discovery_failed'
-  | 'jwks_failed'
-  | 'par_failed'
+  'token_endpoint_error',
+  'network_timeout',
+  'network_error',
+  'token_response_invalid',
+  'id_token_invalid',
+  'userinfo_invalid',
+  'discovery_failed',
+  'jwks_failed',
+  'par_failed',
   // Setup.
-  | 'config_invalid';
+  'config_invalid',
+] as const;
+
+export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
 
 export interface ClientErrorOptions {
   /** What probably caused it and what to do, for the developer (never secret). */
