@@ -96,10 +96,21 @@ async function takeTransaction(
 ): Promise<Transaction> {
   const state = params.get('state');
   if (state === null || state === '') {
-    throw new ClientError('state_missing', 'the callback has no state', {
-      hint: 'every login this app starts sends a state and the provider returns it; this callback was not started here (an old bookmark or a forged link)',
-      retryable: true,
-    });
+    // Without a state nothing ties the response to a login of this browser, so even an error
+    // response is not acted on; its code is still worth showing (a provider that refuses a
+    // request before reading it may leave the state out).
+    const error = params.get('error');
+    throw new ClientError(
+      'state_missing',
+      `the callback has no state${error !== null ? ` (the provider answered error=${error})` : ''}`,
+      {
+        hint:
+          error !== null
+            ? 'the provider refused the request before it could read its state: check the error above (for example a client that must use PAR or signed requests)'
+            : 'every login this app starts sends a state and the provider returns it; this callback was not started here (an old bookmark or a forged link)',
+        retryable: true,
+      },
+    );
   }
   const transaction = await lookup.take(state);
   if (transaction) return transaction;
