@@ -25,6 +25,16 @@ export interface AuthorizationOptions {
   extra?: Record<string, string>;
 }
 
+/** An authorization request, ready: where to send the browser and what the callback will need. */
+export interface AuthorizationRequest {
+  url: URL;
+  transaction: Transaction;
+  /** Whether the parameters travel in a signed request object (JAR). */
+  signed: boolean;
+  /** Whether the request was pushed to the PAR endpoint. */
+  pushed: boolean;
+}
+
 /** What building an authorization request needs from the client. */
 export interface AuthorizationContext {
   issuer: string;
@@ -69,7 +79,7 @@ function scopeWithOpenid(scope: string): string {
 export async function buildAuthorizationRequest(
   ctx: AuthorizationContext,
   options: AuthorizationOptions = {},
-): Promise<{ url: URL; transaction: Transaction }> {
+): Promise<AuthorizationRequest> {
   const now = ctx.now();
   const state = randomToken(32);
   const nonce = randomToken(32);
@@ -95,12 +105,12 @@ export async function buildAuthorizationRequest(
   if (options.maxAge !== undefined) params['max_age'] = String(options.maxAge);
   if (options.loginHint !== undefined) params['login_hint'] = options.loginHint;
 
-  const signed =
-    ctx.signRequests || ctx.metadata.require_signed_request_object === true
-      ? { client_id: ctx.clientId, request: await requestObject(ctx, params, options, now) }
-      : params;
-  const push = ctx.pushRequests || ctx.metadata.require_pushed_authorization_requests === true;
-  const query = push ? await pushRequest(ctx, signed) : signed;
+  const signed = ctx.signRequests || ctx.metadata.require_signed_request_object === true;
+  const sent = signed
+    ? { client_id: ctx.clientId, request: await requestObject(ctx, params, options, now) }
+    : params;
+  const pushed = ctx.pushRequests || ctx.metadata.require_pushed_authorization_requests === true;
+  const query = pushed ? await pushRequest(ctx, sent) : sent;
 
   const url = new URL(ctx.metadata.authorization_endpoint);
   for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
@@ -115,7 +125,7 @@ export async function buildAuthorizationRequest(
   };
   if (options.maxAge !== undefined) transaction.maxAge = options.maxAge;
   if (options.returnTo !== undefined) transaction.returnTo = options.returnTo;
-  return { url, transaction };
+  return { url, transaction, signed, pushed };
 }
 
 /**

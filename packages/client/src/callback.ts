@@ -99,7 +99,8 @@ async function takeTransaction(
     // Without a state nothing ties the response to a login of this browser, so even an error
     // response is not acted on; its code is still worth showing (a provider that refuses a
     // request before reading it may leave the state out).
-    const error = params.get('error');
+    const raw = params.get('error');
+    const error = raw === null ? null : raw.replace(/[^\w.-]/g, '').slice(0, 64);
     throw new ClientError(
       'state_missing',
       `the callback has no state${error !== null ? ` (the provider answered error=${error})` : ''}`,

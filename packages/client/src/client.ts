@@ -7,6 +7,7 @@
 import {
   type AuthorizationContext,
   type AuthorizationOptions,
+  type AuthorizationRequest,
   buildAuthorizationRequest,
 } from './authorize.js';
 import {
@@ -28,7 +29,6 @@ import {
   type TokenSet,
   tokenRequest,
 } from './token.js';
-import type { Transaction } from './transactions.js';
 
 export interface ClientOptions {
   /** The provider's issuer identifier (https; http only on loopback for development). */
@@ -195,17 +195,15 @@ export class GatehouseClient {
    * A new authorization request: the URL to redirect the browser to and the transaction to save
    * (keyed by its `state`) until the callback.
    */
-  async authorizationRequest(
-    options: AuthorizationOptions = {},
-  ): Promise<{ url: URL; transaction: Transaction }> {
+  async authorizationRequest(options: AuthorizationOptions = {}): Promise<AuthorizationRequest> {
     const ctx = this.authorizationContext();
     const request = await buildAuthorizationRequest(ctx, options);
     this.events.emit({
       event: 'login_started',
       issuer: this.issuer,
       clientId: this.clientId,
-      signed: request.url.searchParams.has('request') || ctx.signRequests,
-      pushed: request.url.searchParams.has('request_uri'),
+      signed: request.signed,
+      pushed: request.pushed,
     });
     return request;
   }

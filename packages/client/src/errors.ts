@@ -45,6 +45,11 @@ export interface ClientErrorOptions {
   cause?: unknown;
 }
 
+/** `text` restricted to RFC 6749's error characters (%x20-21 / %x23-5B / %x5D-7E) and `max` long. */
+function printable(text: string, max: number): string {
+  return text.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '').slice(0, max);
+}
+
 /** Base of every client toolkit error. */
 export class ClientError extends GatehouseError {
   declare readonly code: ClientErrorCode;
@@ -70,7 +75,13 @@ export class AuthorizationResponseError extends ClientError {
   readonly errorDescription: string | undefined;
   readonly errorUri: string | undefined;
 
-  constructor(error: string, errorDescription?: string, errorUri?: string) {
+  constructor(rawError: string, rawDescription?: string, rawUri?: string) {
+    // The values come from the callback URL, so from anyone: keep them to the characters and
+    // length OAuth allows before they reach messages and logs.
+    const error = printable(rawError, 128) || 'invalid_error_value';
+    const errorDescription =
+      rawDescription === undefined ? undefined : printable(rawDescription, 1024);
+    const errorUri = rawUri === undefined ? undefined : printable(rawUri, 2048);
     const retryable =
       error === 'server_error' ||
       error === 'temporarily_unavailable' ||

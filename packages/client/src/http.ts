@@ -33,12 +33,32 @@ export async function requestJson(
   what: string,
   failure: ClientErrorCode,
 ): Promise<JsonResponse> {
-  const signal = AbortSignal.timeout(http.timeoutMs);
+  const controller = new AbortController();
+  const { signal } = controller;
+  // Raced as well as signalled: an injected fetch (a proxy wrapper) may drop the signal.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new ClientError(
+        'network_timeout',
+        `${what}: no answer within ${http.timeoutMs} ms`,
+        { retryable: true },
+      );
+      controller.abort(error);
+      reject(error);
+    }, http.timeoutMs);
+  });
   let response: Response;
   let text: string;
   try {
-    response = await http.fetch(url, { ...init, signal, redirect: 'manual' });
-    text = await readCapped(response, http.maxBytes ?? DEFAULT_MAX_BYTES, what, failure);
+    response = await Promise.race([
+      http.fetch(url, { ...init, signal, redirect: 'manual' }),
+      timeout,
+    ]);
+    text = await Promise.race([
+      readCapped(response, http.maxBytes ?? DEFAULT_MAX_BYTES, what, failure),
+      timeout,
+    ]);
   } catch (err) {
     if (err instanceof ClientError) throw err;
     if (signal.aborted) {
@@ -51,6 +71,8 @@ export async function requestJson(
       retryable: true,
       cause: err,
     });
+  } finally {
+    clearTimeout(timer);
   }
   let json: unknown;
   const type = response.headers.get('content-type') ?? '';
