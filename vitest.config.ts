@@ -8,6 +8,7 @@ export default defineConfig({
     alias: {
       '@gatehouse/oauth': src('./packages/oauth/src/index.ts'),
       '@gatehouse/client': src('./packages/client/src/index.ts'),
+      '@gatehouse/express': src('./packages/express/src/index.ts'),
       '@gatehouse/provider/node': src('./packages/provider/src/node/index.ts'),
       '@gatehouse/provider': src('./packages/provider/src/index.ts'),
     },
