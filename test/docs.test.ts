@@ -1,5 +1,6 @@
 /** Keeps the docs honest: the error reference matches the registry, and README links resolve. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { CLIENT_ERROR_CODES } from '@gatehouse/client';
 import { ERRORS } from '@gatehouse/oauth';
 import { describe, expect, it } from 'vitest';
 
@@ -20,6 +21,18 @@ describe('docs', () => {
     expect(readme).toContain('npm test');
     for (const [, target] of readme.matchAll(/\]\(((?:docs|bench)\/[^)#]+)\)/g)) {
       expect(existsSync(new URL(target!, root)), target).toBe(true);
+    }
+  });
+  it('docs/client.md explains every client error code', () => {
+    const doc = read('docs/client.md');
+    for (const code of CLIENT_ERROR_CODES) expect(doc, code).toContain(`\`${code}\``);
+  });
+  it('links between the docs resolve', () => {
+    for (const file of readdirSync(new URL('docs/', root))) {
+      if (!file.endsWith('.md')) continue;
+      for (const [, target] of read(`docs/${file}`).matchAll(/\]\(([\w./-]+\.md)(?:#[\w-]*)?\)/g)) {
+        expect(existsSync(new URL(`docs/${target}`, root)), `${file} → ${target}`).toBe(true);
+      }
     }
   });
 });
