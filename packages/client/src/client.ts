@@ -22,6 +22,7 @@ import { type AuthEvents, type AuthLogger, authEvents } from './events.js';
 import { formPost, type HttpOptions, isObject, requestJson } from './http.js';
 import { type IdTokenClaims, validateIdToken } from './id-token.js';
 import { JwksCache, type JwksSnapshot } from './jwks.js';
+import { defaultSend } from './node-runtime.js';
 import {
   type ClientAuthentication,
   credentials,
@@ -56,7 +57,12 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** How long a login may take, in ms. Default 15 minutes. */
   transactionTtlMs?: number;
-  /** The fetch to use (proxies, custom CAs). Default the global fetch. */
+  /**
+   * The fetch to use (proxies, custom CAs, mocks); when given, every request goes through it.
+   * Default: on Node.js, requests to the provider's endpoints go through `node:http` /
+   * `node:https` (their global agents), which costs far less CPU than fetch there; elsewhere, and
+   * for the key set, the global fetch.
+   */
   fetch?: typeof fetch;
   /** Receives authentication events (pino-compatible). */
   logger?: AuthLogger;
@@ -106,6 +112,7 @@ export class GatehouseClient {
   static async create(options: ClientOptions): Promise<GatehouseClient> {
     const http = {
       fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+      ...(options.fetch === undefined && defaultSend ? { send: defaultSend } : {}),
       timeoutMs: options.timeoutMs ?? 10_000,
     };
     const metadata = options.metadata ?? (await discover(options.issuer, http));
@@ -144,6 +151,7 @@ export class GatehouseClient {
     this.now = options.now ?? Date.now;
     this.http = {
       fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+      ...(options.fetch === undefined && defaultSend ? { send: defaultSend } : {}),
       timeoutMs: options.timeoutMs ?? 10_000,
     };
     this.jwks = new JwksCache(

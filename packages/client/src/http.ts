@@ -5,12 +5,18 @@
  */
 import { readBodyCapped } from '@gatehouse/oauth';
 import { ClientError, type ClientErrorCode } from './errors.js';
+import { type Send, SendTimeout } from './node-runtime.js';
 
 export interface HttpOptions {
   fetch: typeof fetch;
   timeoutMs: number;
   /** Largest response body read, in bytes. */
   maxBytes?: number;
+  /**
+   * Sends instead of `fetch` when set: on Node.js, `node:http` when the application gave no
+   * `fetch` of its own (see node-runtime.ts). Same timeout, size cap and error codes.
+   */
+  send?: Send;
 }
 
 const DEFAULT_MAX_BYTES = 1_048_576;
@@ -33,6 +39,7 @@ export async function requestJson(
   what: string,
   failure: ClientErrorCode,
 ): Promise<JsonResponse> {
+  if (http.send) return sendJson(http.send, url, init, http, what, failure);
   const controller = new AbortController();
   const { signal } = controller;
   // Raced as well as signalled: an injected fetch (a proxy wrapper) may drop the signal.
@@ -74,16 +81,54 @@ export async function requestJson(
   } finally {
     clearTimeout(timer);
   }
-  let json: unknown;
+  return { status: response.status, headers: response.headers, json: jsonOf(response, text) };
+}
+
+/** The body as JSON when it is JSON (by its type, or a body that starts with `{`). */
+function jsonOf(response: { headers: Headers }, text: string): unknown {
   const type = response.headers.get('content-type') ?? '';
   if (/^application\/([\w.+-]+\+)?json\b/i.test(type) || text.startsWith('{')) {
     try {
-      json = JSON.parse(text);
+      return JSON.parse(text);
     } catch {
-      json = undefined;
+      return undefined;
     }
   }
-  return { status: response.status, headers: response.headers, json };
+  return undefined;
+}
+
+const decoder = new TextDecoder();
+
+/** `requestJson` over a `Send` (no fetch objects): the same limits, errors and parsing. */
+async function sendJson(
+  send: Send,
+  url: string | URL,
+  init: RequestInit,
+  http: HttpOptions,
+  what: string,
+  failure: ClientErrorCode,
+): Promise<JsonResponse> {
+  const maxBytes = http.maxBytes ?? DEFAULT_MAX_BYTES;
+  let response: Awaited<ReturnType<Send>>;
+  try {
+    response = await send(url, init, { timeoutMs: http.timeoutMs, maxBytes });
+  } catch (err) {
+    if (err instanceof SendTimeout) {
+      throw new ClientError('network_timeout', `${what}: no answer within ${http.timeoutMs} ms`, {
+        retryable: true,
+        cause: err,
+      });
+    }
+    throw new ClientError('network_error', `${what}: the request failed`, {
+      retryable: true,
+      cause: err,
+    });
+  }
+  if (response === undefined) {
+    throw new ClientError(failure, `${what}: the response is larger than ${maxBytes} bytes`);
+  }
+  const text = decoder.decode(response.body);
+  return { status: response.status, headers: response.headers, json: jsonOf(response, text) };
 }
 
 async function readCapped(

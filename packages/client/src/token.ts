@@ -39,6 +39,17 @@ function basic(id: string, secret: string): string {
   return `Basic ${btoa(binary)}`;
 }
 
+/** The Basic header of the last id and secret seen per authentication (a client's is fixed). */
+const basicHeaders = new WeakMap<object, { id: string; secret: string; header: string }>();
+
+function basicFor(auth: { secret: string }, id: string): string {
+  const cached = basicHeaders.get(auth);
+  if (cached && cached.id === id && cached.secret === auth.secret) return cached.header;
+  const header = basic(id, auth.secret);
+  basicHeaders.set(auth, { id, secret: auth.secret, header });
+  return header;
+}
+
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** Lifetime of the client assertions this toolkit signs, in seconds. */
 const ASSERTION_SECONDS = 60;
@@ -55,7 +66,7 @@ export async function credentials(
 ): Promise<Credentials> {
   switch (auth.method) {
     case 'client_secret_basic':
-      return { params: {}, headers: { authorization: basic(clientId, auth.secret) } };
+      return { params: {}, headers: { authorization: basicFor(auth, clientId) } };
     case 'client_secret_post':
       return { params: { client_id: clientId, client_secret: auth.secret }, headers: {} };
     case 'none':
