@@ -17,8 +17,8 @@ import { type Reply, ReplyHeaders } from './reply.js';
 import { describeScope } from './scopes.js';
 import {
   clearInteractionCookie,
+  hasInteractionCookie,
   loadSession,
-  readInteractionCookie,
   startSession,
 } from './session.js';
 
@@ -55,7 +55,7 @@ export async function handleInteraction(engine: Engine, ctx: RequestContext): Pr
   const [, id, action] = match as unknown as [string, string, string | undefined];
 
   const interaction = await engine.storage.interactions.get(id, engine.now());
-  if (!interaction || readInteractionCookie(ctx) !== id) return errorPage(engine, ctx, expired());
+  if (!interaction || !hasInteractionCookie(ctx, id)) return errorPage(engine, ctx, expired());
 
   if (ctx.request.method === 'GET' && action === undefined) return show(engine, ctx, interaction);
   if (ctx.request.method !== 'POST' || action === undefined) {
@@ -279,7 +279,7 @@ async function submitConsent(
       request.state,
       303,
     );
-    response.headers.append('set-cookie', clearInteractionCookie(engine));
+    response.headers.append('set-cookie', clearInteractionCookie(engine, interaction.id));
     return response;
   }
   if (decision !== 'allow') return show(engine, ctx, interaction);
@@ -303,7 +303,9 @@ async function finish(
 ): Promise<Reply> {
   await engine.storage.interactions.remove(interaction.id);
   const headers = new ReplyHeaders();
-  for (const c of [...cookies, clearInteractionCookie(engine)]) headers.append('set-cookie', c);
+  for (const c of [...cookies, clearInteractionCookie(engine, interaction.id)]) {
+    headers.append('set-cookie', c);
+  }
   return issueCode(engine, ctx, authzRequest(interaction), session, 303, headers);
 }
 
@@ -317,5 +319,7 @@ async function submitLogout(
   await engine.storage.interactions.remove(interaction.id);
   const request = interaction.request as unknown as LogoutRequest;
   const decision = form.get('decision');
-  return endSession(engine, ctx, request, decision === 'logout', [clearInteractionCookie(engine)]);
+  return endSession(engine, ctx, request, decision === 'logout', [
+    clearInteractionCookie(engine, interaction.id),
+  ]);
 }

@@ -63,25 +63,46 @@ export function clearSessionCookie(engine: Engine): string {
   });
 }
 
+/**
+ * The cookie that binds an interaction to the browser that started it. Its path is the
+ * interaction's own pages, so each interaction has a cookie of its own: two tabs signing in at
+ * once do not overwrite each other's.
+ */
 export function interactionCookie(engine: Engine, id: string): string {
   return serializeCookie(INTERACTION_COOKIE, id, {
     secure: secure(engine),
-    path: cookiePath(engine),
+    path: interactionPath(engine, id),
     maxAge: engine.config.ttl.interaction,
   });
 }
 
-export function clearInteractionCookie(engine: Engine): string {
+export function clearInteractionCookie(engine: Engine, id: string): string {
   return serializeCookie(INTERACTION_COOKIE, '', {
     secure: secure(engine),
-    path: cookiePath(engine),
+    path: interactionPath(engine, id),
     maxAge: 0,
   });
 }
 
-export function readInteractionCookie(ctx: RequestContext): string | undefined {
-  const id = readCookie(ctx.request, INTERACTION_COOKIE);
-  return id && TOKEN.test(id) ? id : undefined;
+function interactionPath(engine: Engine, id: string): string {
+  return `${new URL(engine.endpoints.interaction).pathname}/${id}`;
+}
+
+/** Whether the browser holds the cookie of interaction `id` (it may hold others' as well). */
+export function hasInteractionCookie(ctx: RequestContext, id: string): boolean {
+  const header = ctx.request.headers.get('cookie');
+  if (!header || !TOKEN.test(id)) return false;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (
+      eq !== -1 &&
+      part.slice(0, eq).trim() === INTERACTION_COOKIE &&
+      part.slice(eq + 1).trim() === id
+    ) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /**
