@@ -566,7 +566,7 @@ describe('step 4: the provider error', () => {
     expect(e.errorDescription).toBe('The user denied the request');
     expect(e.errorUri).toBe(`${ISSUER}/errors#access_denied`);
     expect(e.retryable).toBe(false);
-    expect(e.hint).toMatch(/cancelled/);
+    expect(e.hint).toMatch(/Deny/);
     expect(e.message).toBe(
       'the provider refused the authorization request: access_denied (The user denied the request)',
     );

@@ -92,7 +92,7 @@ export class AuthorizationResponseError extends ClientError {
     super(
       'provider_error',
       `the provider refused the authorization request: ${error}${errorDescription ? ` (${errorDescription})` : ''}`,
-      { retryable, ...(errorInfo(error) ? { hint: errorInfo(error)!.fix } : {}) },
+      { retryable, ...(errorInfo(error) ? { hint: errorInfo(error)!.cause } : {}) },
     );
     this.error = error;
     this.errorDescription = errorDescription;
