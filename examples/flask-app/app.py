@@ -217,8 +217,11 @@ def create_app(settings: Settings, provider: oidc.ProviderMetadata) -> Flask:
         except oidc.LoginError as err:
             log_event("login_failed", reason=err.reason, error=err.loggable_error)
             return _error_page(err, issuer_origin)
-        # A new session for the signed-in user: nothing from before the login carries over.
+        # A new session for the signed-in user: nothing from before the login carries over but
+        # the logins other tabs of this browser started and have not finished yet.
         session.clear()
+        if pending:
+            session["pending_logins"] = pending
         session["user"] = claims
         # Kept for the logout's id_token_hint. The cookie is signed, not encrypted: it holds
         # nothing the user may not see, and no access token.

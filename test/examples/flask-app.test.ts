@@ -4,119 +4,21 @@
  * secret and JAR required (the default), driven by the cookie-keeping browser of the Express
  * tests through the provider's login and consent pages.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type StartedServer, startServer } from '../../packages/provider/src/node/server.js';
-import { createProvider } from '../../packages/provider/src/provider.js';
-import { scryptHasher } from '../../packages/provider/src/users/passwords.js';
 import { authorize, HttpBrowser, type World } from '../express/support.js';
-import { SECRET, seededMemoryStorage, USER } from '../support/harness.js';
+import {
+  CLIENT_ID,
+  CLIENT_SECRET,
+  type FlaskWorld,
+  noFlask,
+  startFlaskWorld,
+} from './flask-support.js';
 
-const PYTHON = '/usr/bin/python3';
-const APP_DIR = fileURLToPath(new URL('../../examples/flask-app/', import.meta.url));
-const CLIENT_ID = 'flask-app';
-const CLIENT_SECRET = 'flask-client-secret-0123456789-abcdefghijklmn';
-
-/** Why the example cannot run here, or undefined when it can. */
-const noFlask: string | undefined =
-  spawnSync(PYTHON, ['-c', 'import flask, authlib'], { stdio: 'ignore' }).status === 0
-    ? undefined
-    : `${PYTHON} cannot import flask and authlib (apt-get install python3-flask python3-authlib)`;
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
+let flask: FlaskWorld;
 let issuer: string;
-let server: StartedServer;
-let app: ChildProcess;
 let base: string;
-let logs = '';
-
-/** The provider on a port of its own, with the Flask app registered as a `web` client. */
-async function startProvider(appBase: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
-    const provider = await createProvider({
-      storage: await seededMemoryStorage(),
-      secret: SECRET,
-      passwords: scryptHasher({ logN: 10 }),
-      config: {
-        issuer: `http://127.0.0.1:${port}`,
-        storage: { memory: true },
-        clients: [
-          {
-            client_id: CLIENT_ID,
-            type: 'web',
-            client_name: 'Flask example',
-            client_secret: CLIENT_SECRET,
-            redirect_uris: [`${appBase}/callback`],
-            post_logout_redirect_uris: [`${appBase}/`],
-          },
-        ],
-        users: [
-          {
-            ...USER,
-            claims: { name: 'Alice Example', email: 'alice@example.com', email_verified: true },
-          },
-        ],
-      },
-    });
-    try {
-      server = await startServer(provider, { port, host: '127.0.0.1' });
-      issuer = provider.config.issuer;
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) throw err;
-    }
-  }
-}
-
-/** Spawns the app with Debian's Python and waits until it answers. */
-async function startApp(port: number): Promise<void> {
-  app = spawn(PYTHON, ['app.py'], {
-    cwd: APP_DIR,
-    // A clean environment: no proxy settings, no bytecode files left in the example's folder.
-    env: {
-      PATH: '/usr/bin:/bin',
-      GATEHOUSE_ISSUER: issuer,
-      GATEHOUSE_CLIENT_ID: CLIENT_ID,
-      GATEHOUSE_CLIENT_SECRET: CLIENT_SECRET,
-      APP_BASE_URL: base,
-      PORT: String(port),
-      FLASK_SECRET_KEY: 'flask-session-key-0123456789-abcdefghijklmnop',
-      PYTHONDONTWRITEBYTECODE: '1',
-      PYTHONUNBUFFERED: '1',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  app.stdout!.on('data', (chunk: Buffer) => {
-    logs += chunk.toString();
-  });
-  app.stderr!.on('data', (chunk: Buffer) => {
-    logs += chunk.toString();
-  });
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (app.exitCode !== null) throw new Error(`the Flask app exited:\n${logs}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/`)).ok) return;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`the Flask app did not start:\n${logs}`);
-}
 
 /** Flask's signed session cookie, read (it is signed, not encrypted: readable by design). */
 function flaskSession(browser: HttpBrowser): Record<string, unknown> {
@@ -135,12 +37,15 @@ function flaskSession(browser: HttpBrowser): Record<string, unknown> {
  * (and Werkzeug writes the access log only once the answer is sent).
  */
 async function logged(expected: string | RegExp): Promise<void> {
-  const seen = () => (typeof expected === 'string' ? logs.includes(expected) : expected.test(logs));
+  const seen = () =>
+    typeof expected === 'string'
+      ? flask.app.logs.includes(expected)
+      : expected.test(flask.app.logs);
   for (const deadline = Date.now() + 3_000; !seen() && Date.now() < deadline; ) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  if (typeof expected === 'string') expect(logs).toContain(expected);
-  else expect(logs).toMatch(expected);
+  if (typeof expected === 'string') expect(flask.app.logs).toContain(expected);
+  else expect(flask.app.logs).toMatch(expected);
 }
 
 /** The provider, as the browser helpers of the Express tests know it. */
@@ -152,18 +57,11 @@ describe.skipIf(noFlask)(
   `examples/flask-app (Flask + Authlib)${noFlask ? ` (skipped: ${noFlask})` : ''}`,
   () => {
     beforeAll(async () => {
-      const port = await freePort();
-      base = `http://localhost:${port}`;
-      await startProvider(base);
-      await startApp(port);
+      flask = await startFlaskWorld();
+      ({ issuer, base } = flask);
     });
     afterAll(async () => {
-      if (app && app.exitCode === null) {
-        const exited = new Promise((resolve) => app.once('exit', resolve));
-        app.kill('SIGTERM');
-        await exited;
-      }
-      await server?.close();
+      await flask?.close();
     });
 
     it('signs in with a signed request object, shows the profile, and signs out at the provider', async () => {
@@ -246,7 +144,7 @@ describe.skipIf(noFlask)(
         requestObject.split('.')[2]!,
         CLIENT_SECRET,
       ]) {
-        expect(logs).not.toContain(secret);
+        expect(flask.app.logs).not.toContain(secret);
       }
 
       // Sign out: the session ends here, then at the provider, which comes back home.
@@ -315,8 +213,8 @@ describe.skipIf(noFlask)(
       expect(replay.status).toBe(400);
       expect(await replay.text()).toContain('<code>transaction_not_found</code>');
       await logged(/reason=transaction_not_found\n.*"GET \/callback" 400/);
-      expect(logs).not.toContain(callback.searchParams.get('code')!);
-      expect(logs).not.toContain(callback.searchParams.get('state')!);
+      expect(flask.app.logs).not.toContain(callback.searchParams.get('code')!);
+      expect(flask.app.logs).not.toContain(callback.searchParams.get('state')!);
     });
   },
 );
