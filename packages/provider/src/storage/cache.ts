@@ -96,6 +96,9 @@ export function withReadCache(storage: Storage, options: ReadCacheOptions): Stor
   };
 
   return {
+    // Every other store passes through as it is. The adapters are plain objects whose methods
+    // close over their state, so copying their properties is enough.
+    ...storage,
     clients: {
       get: (clientId) => clients.read(clientId, () => storage.clients.get(clientId)),
       list: () => storage.clients.list(),
@@ -134,14 +137,5 @@ export function withReadCache(storage: Storage, options: ReadCacheOptions): Stor
       },
     },
     consents: consentStore,
-    codes: storage.codes,
-    sessions: storage.sessions,
-    interactions: storage.interactions,
-    grants: storage.grants,
-    refreshTokens: storage.refreshTokens,
-    keys: storage.keys,
-    counters: storage.counters,
-    sweep: (now) => storage.sweep(now),
-    close: () => storage.close(),
   };
 }
