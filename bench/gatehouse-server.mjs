@@ -43,6 +43,8 @@ async function start() {
           id_token_signed_response_alg: 'EdDSA',
           grant_types: ['authorization_code'],
           redirect_uris: [REDIRECT_URI],
+          // The same plain authorization request as oidc-provider's client (no JAR on either side).
+          require_signed_request_object: false,
         },
       ],
       users: [{ username: USERNAME, password: PASSWORD }],

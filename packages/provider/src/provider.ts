@@ -31,6 +31,7 @@ import type { Pages } from './interaction/types.js';
 import { remoteJwks } from './keys/client-jwks.js';
 import { type KeyManager, loadKeys } from './keys/keys.js';
 import { createSecrets } from './keys/secrets.js';
+import { withReadCache } from './storage/cache.js';
 import { openStorage } from './storage/open.js';
 import type { Storage } from './storage/types.js';
 import { type PasswordHasher, scryptHasher } from './users/passwords.js';
@@ -48,6 +49,12 @@ export interface ProviderOptions {
   clock?: () => number;
   pages?: Pages;
   passwords?: PasswordHasher;
+  /**
+   * How long clients, users and consents may be served from an in-process read cache, in ms
+   * (default 1000; 0 turns it off). Writes through this provider's storage invalidate at once;
+   * writes by another process on the same database are seen at most this much later.
+   */
+  readCacheTtlMs?: number;
 }
 
 export interface Provider {
@@ -59,6 +66,10 @@ export interface Provider {
    */
   dispatch(request: HttpRequest, info?: RequestInfo): Promise<Reply>;
   readonly config: ProviderConfig;
+  /**
+   * The storage, behind the read cache of clients, users and consents (`readCacheTtlMs`): write
+   * through it so that this provider sees the change at once. Cached records are frozen.
+   */
   readonly storage: Storage;
   readonly keys: KeyManager;
   readonly endpoints: Engine['endpoints'];
@@ -97,6 +108,9 @@ const ROUTES: Record<string, Route> = {
     ),
 };
 
+/** Default `readCacheTtlMs`: the staleness bound across processes sharing one database. */
+const DEFAULT_READ_CACHE_TTL_MS = 1000;
+
 function isParsed(config: ConfigInput | ProviderConfig): config is ProviderConfig {
   return typeof (config as ProviderConfig).development === 'boolean';
 }
@@ -104,7 +118,9 @@ function isParsed(config: ConfigInput | ProviderConfig): config is ProviderConfi
 /** Builds a provider: validates the configuration, opens storage, loads keys, seeds clients and users. */
 export async function createProvider(options: ProviderOptions): Promise<Provider> {
   const config = isParsed(options.config) ? options.config : parseConfig(options.config);
-  const storage = options.storage ?? openStorage(config.storage);
+  const storage = withReadCache(options.storage ?? openStorage(config.storage), {
+    ttlMs: options.readCacheTtlMs ?? DEFAULT_READ_CACHE_TTL_MS,
+  });
   const secret = options.secret ?? config.secret ?? process.env['GATEHOUSE_SECRET'];
   if (!secret || secret.length < 32) {
     throw new OAuthError(

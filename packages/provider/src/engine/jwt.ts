@@ -1,5 +1,5 @@
 /** Signing the provider's JWTs and verifying the ones it issued itself (id_token_hint, access tokens). */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { OAuthError } from '@gatehouse/oauth';
 import { compactVerify, decodeProtectedHeader, type JWTPayload } from 'jose';
 import type { SigningAlg } from '../storage/types.js';
@@ -75,8 +75,6 @@ export class InvalidJwt extends OAuthError {
 /** OIDC `at_hash`: left half of the hash of the access token, with the hash of the signing alg. */
 export async function halfHash(alg: SigningAlg, value: string): Promise<string> {
   // EdDSA with Ed25519 uses SHA-512, as the OpenID Foundation's guidance for EdDSA prescribes.
-  const digest = createHash(alg === 'EdDSA' ? 'sha512' : 'sha256')
-    .update(value, 'utf8')
-    .digest();
+  const digest = hash(alg === 'EdDSA' ? 'sha512' : 'sha256', value, 'buffer');
   return digest.subarray(0, digest.length / 2).toString('base64url');
 }

@@ -2,7 +2,7 @@
  * PKCE S256 verification (RFC 7636 §4.6) on synchronous `node:crypto`: the token endpoint's hot
  * path, where WebCrypto's `digest` would cost a round trip through libuv's thread pool.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { isValidCodeVerifier, timingSafeEqual } from '@gatehouse/oauth';
 
 /**
@@ -13,8 +13,6 @@ import { isValidCodeVerifier, timingSafeEqual } from '@gatehouse/oauth';
 export function verifyS256Sync(verifier: string, challenge: string): boolean {
   if (!isValidCodeVerifier(verifier)) return false;
   // The verifier is ASCII (checked above), so its UTF-8 bytes are its ASCII bytes.
-  return timingSafeEqual(
-    createHash('sha256').update(verifier, 'utf8').digest('base64url'),
-    challenge,
-  );
+  // `hash` is the one-shot digest: no Hash object, half the cost of createHash().digest().
+  return timingSafeEqual(hash('sha256', verifier, 'base64url'), challenge);
 }

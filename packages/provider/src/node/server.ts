@@ -84,6 +84,19 @@ function normalizeAddress(address: string | undefined): string | undefined {
   return address;
 }
 
+/** The first X-Forwarded-For hop when the proxy is trusted, else the socket's peer address. */
+function clientAddress(
+  req: IncomingMessage,
+  trustProxy: boolean,
+  forwardedFor: string | undefined,
+): string | undefined {
+  if (trustProxy && forwardedFor) {
+    const hop = forwardedFor.split(',', 1)[0]!.trim();
+    if (hop) return hop;
+  }
+  return normalizeAddress(req.socket.remoteAddress);
+}
+
 /**
  * A readable stream over the request body, pulled on demand (the socket is paused while the
  * consumer is not reading), that errors once more than `limit` bytes have arrived.
@@ -204,12 +217,12 @@ function lightRequest(
 /** Writes a Reply in one go, with a Content-Length. */
 function writeReply(res: ServerResponse, reply: Reply, close: boolean): void {
   const headers: Record<string, string | string[] | number> = {};
-  const cookies = reply.headers.getSetCookie();
-  if (cookies.length > 0) headers['set-cookie'] = cookies;
+  const cookies: string[] = [];
   for (const [name, value] of reply.headers) {
-    if (name === 'set-cookie') continue;
-    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
+    if (name === 'set-cookie') cookies.push(value);
+    else headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
   }
+  if (cookies.length > 0) headers['set-cookie'] = cookies;
   const body = reply.body ?? '';
   headers['content-length'] = Buffer.byteLength(body);
   if (close) headers['connection'] = 'close';
@@ -322,6 +335,42 @@ export function createNodeHandler(
     }
 
     const method = req.method ?? 'GET';
+    let remoteAddress: string | undefined;
+    let tooLarge = false;
+    if (provider.dispatch) {
+      // The fast path: the provider answers a plain Reply, with no Web objects in between. The
+      // headers are read from `req.headers`, where Node has lower-cased the names, joined repeats
+      // (cookies with "; ") and left out HTTP/2 pseudo headers.
+      const h = req.headers;
+      const contentLength = h['content-length'];
+      const hasBody =
+        method !== 'GET' &&
+        method !== 'HEAD' &&
+        (h['transfer-encoding'] !== undefined ||
+          (contentLength !== undefined && contentLength !== '0'));
+      if (hasBody && contentLength !== undefined && Number(contentLength) > maxBody) {
+        sendJson(res, 413, TOO_LARGE, true);
+        return;
+      }
+      const light = lightRequest(req, origin + path, hasBody, maxBody, () => {
+        tooLarge = true;
+      });
+      remoteAddress = clientAddress(req, trustProxy, h['x-forwarded-for'] as string | undefined);
+      let reply: Reply;
+      try {
+        reply = await provider.dispatch(light, remoteAddress ? { remoteAddress } : {});
+      } catch (err) {
+        if (tooLarge) return sendJson(res, 413, TOO_LARGE, true);
+        onError(err);
+        sendJson(res, 500, SERVER_ERROR, hasBody && !req.complete);
+        return;
+      }
+      if (tooLarge) return sendJson(res, 413, TOO_LARGE, true);
+      if (res.destroyed) return;
+      writeReply(res, reply, hasBody && !req.complete);
+      return;
+    }
+
     const headers = new Headers();
     const raw = req.rawHeaders;
     let forwardedFor: string | undefined;
@@ -344,42 +393,7 @@ export function createNodeHandler(
       else if (lower === 'x-forwarded-for' && forwardedFor === undefined) forwardedFor = value;
       headers.append(lower, value);
     }
-
-    let remoteAddress: string | undefined;
-    if (trustProxy && forwardedFor) {
-      const hop = forwardedFor.split(',', 1)[0]!.trim();
-      if (hop) remoteAddress = hop;
-    }
-    remoteAddress ??= normalizeAddress(req.socket.remoteAddress);
-
-    let tooLarge = false;
-    const hasBodyFast =
-      method !== 'GET' &&
-      method !== 'HEAD' &&
-      (chunked || (contentLength !== undefined && contentLength !== '0'));
-    if (provider.dispatch) {
-      // The fast path: the provider answers a plain Reply, with no Web objects in between.
-      if (hasBodyFast && contentLength !== undefined && Number(contentLength) > maxBody) {
-        sendJson(res, 413, TOO_LARGE, true);
-        return;
-      }
-      const light = lightRequest(req, origin + path, hasBodyFast, maxBody, () => {
-        tooLarge = true;
-      });
-      let reply: Reply;
-      try {
-        reply = await provider.dispatch(light, remoteAddress ? { remoteAddress } : {});
-      } catch (err) {
-        if (tooLarge) return sendJson(res, 413, TOO_LARGE, true);
-        onError(err);
-        sendJson(res, 500, SERVER_ERROR, hasBodyFast && !req.complete);
-        return;
-      }
-      if (tooLarge) return sendJson(res, 413, TOO_LARGE, true);
-      if (res.destroyed) return;
-      writeReply(res, reply, hasBodyFast && !req.complete);
-      return;
-    }
+    remoteAddress = clientAddress(req, trustProxy, forwardedFor);
 
     let body: ReadableStream<Uint8Array> | undefined;
     const hasBody =

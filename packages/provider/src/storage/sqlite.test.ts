@@ -95,6 +95,9 @@ describe('sqlite storage', () => {
         expiresAt: T + 60_000,
       });
       expect((await storage.pushedRequests.consume('p', T))?.request).toEqual({ scope: 'openid' });
+      // Migration 3 rebuilt the codes table: codes are saved and consumed as before.
+      await storage.codes.save(code('after-upgrade'));
+      expect((await storage.codes.consume('after-upgrade', T)).status).toBe('ok');
     } finally {
       await storage.close();
     }
