@@ -1,7 +1,3 @@
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
-
 /**
  * The Express example app and the provider's pages in real Chromium: sign in with consent, deny
  * at consent, a tampered state, two tabs at once, a reload of the callback URL, sign-out at the

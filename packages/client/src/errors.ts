@@ -31,6 +31,8 @@ export const CLIENT_ERROR_CODES = [
   'discovery_failed',
   'jwks_failed',
   'par_failed',
+  // Browser sessions: no signed-in session to get a token from.
+  'login_required',
   // Setup.
   'config_invalid',
 ] as const;

@@ -76,6 +76,7 @@ export function demoConfig(options: {
         client_name: 'Gatehouse demo (single-page app)',
         type: 'spa',
         redirect_uris: ['http://localhost:5173/callback'],
+        post_logout_redirect_uris: ['http://localhost:5173/'],
         allowed_origins: ['http://localhost:5173'],
       },
     ],
