@@ -9,6 +9,8 @@ export default defineConfig({
       '@gatehouse/oauth': src('./packages/oauth/src/index.ts'),
       '@gatehouse/client': src('./packages/client/src/index.ts'),
       '@gatehouse/express': src('./packages/express/src/index.ts'),
+      '@gatehouse/react': src('./packages/react/src/index.ts'),
+      '@gatehouse/web': src('./packages/web/src/index.ts'),
       '@gatehouse/provider/node': src('./packages/provider/src/node/index.ts'),
       '@gatehouse/provider': src('./packages/provider/src/index.ts'),
     },
