@@ -176,6 +176,20 @@ describe.skipIf(noBrowser)(
       await context.close();
     });
 
+    it('the provider’s error page (a request it must not redirect) is clear and accessible', async () => {
+      const context = await newContext(browser);
+      const page = await context.newPage();
+      const response = await page.goto(
+        `${world.issuer}/v1/oauth/authorize?client_id=nobody&redirect_uri=https%3A%2F%2Fevil.example%2F&response_type=code&scope=openid`,
+      );
+      expect(response?.status()).toBe(400);
+      expect(page.url()).toContain(world.issuer);
+      expect(await page.textContent('body')).toContain('unauthorized_client');
+      await screenshot(page, 'provider-error-page');
+      await expectAccessible(page, 'the provider’s error page');
+      await context.close();
+    });
+
     it('the provider’s pages and the app fit a phone-sized screen', async () => {
       const context = await newContext(browser, { phone: true });
       const page = await context.newPage();
