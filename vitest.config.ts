@@ -10,6 +10,7 @@ export default defineConfig({
       '@gatehouse/client': src('./packages/client/src/index.ts'),
       '@gatehouse/express': src('./packages/express/src/index.ts'),
       '@gatehouse/react': src('./packages/react/src/index.ts'),
+      '@gatehouse/web/kit': src('./packages/web/src/kit.ts'),
       '@gatehouse/web': src('./packages/web/src/index.ts'),
       '@gatehouse/provider/node': src('./packages/provider/src/node/index.ts'),
       '@gatehouse/provider': src('./packages/provider/src/index.ts'),

@@ -15,6 +15,7 @@ import {
   type SigningKey,
   type TokenSet,
 } from '@gatehouse/client';
+import { safeReturnTo } from '@gatehouse/web/kit';
 import {
   type NextFunction,
   type Request,
@@ -25,7 +26,7 @@ import {
 import { cookieJar, type RequestCookieJar } from './lib/cookies.js';
 import { sendErrorPage } from './lib/error-page.js';
 import { Refreshes } from './lib/refreshes.js';
-import { safeReturnTo } from './lib/return-to.js';
+
 import { type Session, Sessions, type SessionTokens } from './lib/sessions.js';
 import { checkSettings, DEFAULT_SCOPE } from './lib/settings.js';
 import type { SessionStore } from './session.js';

@@ -1,7 +1,7 @@
 /**
  * `returnTo`: where the browser goes after the login. Only a path on the application's own
  * origin is accepted — anything else would make the login an open redirector (RFC 9700 §4.11).
- * The same rules as @gatehouse/express.
+ * One rule for every adapter (@gatehouse/express imports it from `@gatehouse/web/kit`).
  */
 
 /** Longest returnTo kept: it travels in the transaction cookie, which must stay under 4 KB. */
