@@ -1,6 +1,21 @@
 /**
  * @gatehouse/web/kit — the Web-standard pieces every Gatehouse server adapter shares, for the
- * adapters themselves (@gatehouse/express builds on them): the `returnTo` rule, and more as they
- * are shared. Not the application API — that is `@gatehouse/web` and `@gatehouse/express`.
+ * adapters themselves (@gatehouse/express builds on them): the `returnTo` rule, the error page,
+ * and Cookie header parsing and `Set-Cookie` serialising. Not the application API — that is
+ * `@gatehouse/web` and `@gatehouse/express`.
  */
+export {
+  COOKIE_NAME,
+  parseCookieHeader,
+  serializeCookie,
+} from './lib/cookies.js';
+export {
+  describeError,
+  ERROR_PAGE_STYLE,
+  type ErrorPageContent,
+  errorPageCspFor,
+  errorPageHeaders,
+  escapeHtml,
+  renderErrorPage,
+} from './lib/error-page.js';
 export { MAX_RETURN_TO, safeReturnTo } from './lib/return-to.js';

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { describe, expect, it } from 'vitest';
-import { cookieJar, parseCookieHeader, serializeCookie } from './cookies.js';
+import { cookieJar } from './cookies.js';
 
 function fakeResponse() {
   const headers = new Map<string, unknown>();
@@ -14,26 +14,6 @@ function fakeResponse() {
 }
 
 describe('cookies', () => {
-  it('parses a Cookie header: first of a repeated name wins, quotes dropped, junk skipped', () => {
-    const cookies = parseCookieHeader('a=1; b="two"; a=3; junk; =x; c=x=y');
-    expect([...cookies]).toEqual([
-      ['a', '1'],
-      ['b', 'two'],
-      ['c', 'x=y'],
-    ]);
-    expect(parseCookieHeader(undefined).size).toBe(0);
-  });
-
-  it('serialises attributes; a deletion expires the cookie', () => {
-    const base = { httpOnly: true, secure: true, sameSite: 'Lax', path: '/' } as const;
-    expect(serializeCookie('n', 'v', { ...base, maxAge: 60 })).toBe(
-      'n=v; Path=/; Max-Age=60; HttpOnly; Secure; SameSite=Lax',
-    );
-    expect(serializeCookie('n', '', { ...base, maxAge: 0 })).toBe(
-      'n=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Lax',
-    );
-  });
-
   it('writes one Set-Cookie per name (the last write wins) and keeps the other cookies', () => {
     const { res, setCookies } = fakeResponse();
     res.setHeader('set-cookie', ['other=1; Path=/']);

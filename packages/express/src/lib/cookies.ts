@@ -3,38 +3,11 @@
  * request's `Cookie` header parsed once, and writes that replace any earlier `Set-Cookie` of the
  * same name in the same response (a browser applies them in order; one line per name leaves
  * nothing to chance). The jar reflects its own writes, so later reads in the same request see
- * them.
+ * them. The header parsing and the `Set-Cookie` lines are @gatehouse/web's.
  */
-import type { CookieAttributes, CookieJar } from '@gatehouse/client';
+import type { CookieJar } from '@gatehouse/client';
+import { parseCookieHeader, serializeCookie } from '@gatehouse/web/kit';
 import type { Request, Response } from 'express';
-
-/** RFC 6265 §4.1.1 cookie-name (an HTTP token). */
-export const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-/** `name=value` pairs of a Cookie header; the first of a repeated name wins (RFC 6265 §5.4). */
-export function parseCookieHeader(header: string | undefined): Map<string, string> {
-  const cookies = new Map<string, string>();
-  if (!header) return cookies;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    const name = part.slice(0, eq).trim();
-    let value = part.slice(eq + 1).trim();
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) {
-      value = value.slice(1, -1);
-    }
-    if (name && !cookies.has(name)) cookies.set(name, value);
-  }
-  return cookies;
-}
-
-export function serializeCookie(name: string, value: string, a: CookieAttributes): string {
-  let line = `${name}=${value}; Path=${a.path}; Max-Age=${Math.max(0, Math.floor(a.maxAge))}`;
-  if (a.maxAge <= 0) line += '; Expires=Thu, 01 Jan 1970 00:00:00 GMT';
-  if (a.httpOnly) line += '; HttpOnly';
-  if (a.secure) line += '; Secure';
-  return `${line}; SameSite=${a.sameSite}`;
-}
 
 /** Sets a `Set-Cookie` line, replacing one written earlier in this response for the same name. */
 function writeSetCookie(res: Response, name: string, line: string): void {

@@ -3,9 +3,9 @@
  * a `ClientError` `config_invalid` that names the option.
  */
 import { ClientError } from '@gatehouse/client';
+import { COOKIE_NAME } from '@gatehouse/web/kit';
 import type { GatehouseOptions, Routes } from '../gatehouse.js';
 import type { SessionStore } from '../session.js';
-import { COOKIE_NAME } from './cookies.js';
 
 export const DEFAULT_ROUTES: Routes = {
   login: '/login',

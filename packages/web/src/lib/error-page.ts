@@ -2,8 +2,8 @@
  * The page a failed login shows: what failed (a title from the error's code), why (the error's
  * message and hint), what to do (sign in again when that can help), and the code to quote. The
  * errors it renders never carry a code, token, state or secret (the client toolkit's rule); the
- * page escapes everything and runs no script. The same page as @gatehouse/express, as a Web
- * `Response`.
+ * page escapes everything and runs no script. One page for every adapter: here as a Web
+ * `Response`; @gatehouse/express sends the same page and headers from `@gatehouse/web/kit`.
  */
 import { AuthorizationResponseError, ClientError, TokenEndpointError } from '@gatehouse/client';
 
@@ -183,7 +183,8 @@ export function describeError(err: unknown): ErrorPageContent {
   }
 }
 
-const STYLE =
+/** The page's one stylesheet, allowed by its hash in the CSP. */
+export const ERROR_PAGE_STYLE =
   'body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}' +
   'main{max-width:36rem;margin:10vh auto;padding:2rem;background:#fff;border-radius:8px;' +
   'box-shadow:0 1px 4px rgba(0,0,0,.12)}h1{font-size:1.4rem;margin-top:0}' +
@@ -197,9 +198,26 @@ let styleHash: Promise<string> | undefined;
 /** No script at all; the one stylesheet by its hash; no framing, no referrer. */
 export async function errorPageCsp(): Promise<string> {
   styleHash ??= crypto.subtle
-    .digest('SHA-256', new TextEncoder().encode(STYLE))
+    .digest('SHA-256', new TextEncoder().encode(ERROR_PAGE_STYLE))
     .then((digest) => btoa(String.fromCharCode(...new Uint8Array(digest))));
-  return `default-src 'none'; style-src 'sha256-${await styleHash}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+  return errorPageCspFor(await styleHash);
+}
+
+/** The CSP for `ERROR_PAGE_STYLE`'s SHA-256 in base64 (for a caller that hashes it itself). */
+export function errorPageCspFor(styleHash: string): string {
+  return `default-src 'none'; style-src 'sha256-${styleHash}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+}
+
+/** The page's response headers (never cached, never framed), given its CSP. */
+export function errorPageHeaders(csp: string): Record<string, string> {
+  return {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-security-policy': csp,
+    'referrer-policy': 'no-referrer',
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+  };
 }
 
 export function escapeHtml(text: string): string {
@@ -221,7 +239,7 @@ export function renderErrorPage(
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <title>${e(content.title)}</title>
-<style>${STYLE}</style>
+<style>${ERROR_PAGE_STYLE}</style>
 </head>
 <body>
 <main>
@@ -246,13 +264,6 @@ export async function errorPageResponse(
   const content = describeError(err);
   return new Response(renderErrorPage(content, links), {
     status: content.status,
-    headers: {
-      'content-type': 'text/html; charset=utf-8',
-      'cache-control': 'no-store',
-      'content-security-policy': await errorPageCsp(),
-      'referrer-policy': 'no-referrer',
-      'x-content-type-options': 'nosniff',
-      'x-frame-options': 'DENY',
-    },
+    headers: errorPageHeaders(await errorPageCsp()),
   });
 }
