@@ -1,7 +1,7 @@
 /**
  * @gatehouse/web/kit — the Web-standard pieces every Gatehouse server adapter shares, for the
- * adapters themselves (@gatehouse/express builds on them): the `returnTo` rule, the error page,
- * and Cookie header parsing and `Set-Cookie` serialising. Not the application API — that is
+ * adapters themselves (@gatehouse/express builds on them): the options' checks and defaults, the
+ * `returnTo` rule, the error page, and Cookie header parsing and `Set-Cookie` serialising. Not the application API — that is
  * `@gatehouse/web` and `@gatehouse/express`.
  */
 export {
@@ -19,3 +19,10 @@ export {
   renderErrorPage,
 } from './lib/error-page.js';
 export { MAX_RETURN_TO, safeReturnTo } from './lib/return-to.js';
+export {
+  type AdapterOptions,
+  checkSettings,
+  DEFAULT_SCOPE,
+  invalidOption,
+  type Settings,
+} from './lib/settings.js';

@@ -1,9 +1,10 @@
 /**
  * The adapter's options, checked once at start-up: every default is here, and every refusal is
- * a `ClientError` `config_invalid` that names the option.
+ * a `ClientError` `config_invalid` that names the option. The same checks for every adapter
+ * (@gatehouse/express adds its session store's).
  */
 import { ClientError } from '@gatehouse/client';
-import type { GatehouseWebOptions, Routes } from '../gatehouse-web.js';
+import type { Routes } from '../gatehouse-web.js';
 import { COOKIE_NAME } from './cookies.js';
 
 export const DEFAULT_ROUTES: Routes = {
@@ -34,11 +35,24 @@ export interface Settings {
   errorPage: boolean;
 }
 
-function invalid(message: string, hint?: string): ClientError {
-  return new ClientError('config_invalid', `gatehouseWeb(): ${message}`, hint ? { hint } : {});
+/** The options every adapter has, as given (anything may be wrong with them). */
+export interface AdapterOptions {
+  baseUrl: string;
+  secret: string;
+  routes?: Partial<Routes>;
+  session?: { cookieName?: string; maxAgeSeconds?: number };
+  refreshSkewSeconds?: number;
+  errorPage?: boolean;
+  onError?: unknown;
 }
 
-export function checkSettings(options: GatehouseWebOptions): Settings {
+/** A refusal of `adapter`'s options (`'gatehouseWeb()'`, `'gatehouse()'`). */
+export function invalidOption(adapter: string, message: string, hint?: string): ClientError {
+  return new ClientError('config_invalid', `${adapter}: ${message}`, hint ? { hint } : {});
+}
+
+export function checkSettings(options: AdapterOptions, adapter = 'gatehouseWeb()'): Settings {
+  const invalid = (message: string, hint?: string) => invalidOption(adapter, message, hint);
   if (typeof options !== 'object' || options === null) throw invalid('options are required');
   const { secret } = options;
   if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
