@@ -1,7 +1,8 @@
 /**
  * @gatehouse/web/kit — the Web-standard pieces every Gatehouse server adapter shares, for the
  * adapters themselves (@gatehouse/express builds on them): the options' checks and defaults, the
- * `returnTo` rule, the error page, and Cookie header parsing and `Set-Cookie` serialising. Not the application API — that is
+ * `returnTo` rule, the error page, Cookie header parsing and `Set-Cookie` serialising, and the
+ * session cookie (its JSON, its chunks) whatever seals it. Not the application API — that is
  * `@gatehouse/web` and `@gatehouse/express`.
  */
 export {
@@ -19,6 +20,18 @@ export {
   renderErrorPage,
 } from './lib/error-page.js';
 export { MAX_RETURN_TO, safeReturnTo } from './lib/return-to.js';
+export {
+  CHUNK_BYTES,
+  MAX_CHUNKS,
+  SessionCookie,
+  type SessionCookieJar,
+  type SessionCookieOptions,
+  type SessionRecord,
+  type SessionTokens,
+  sessionFromJson,
+  sessionToJson,
+  sessionTokensFromJson,
+} from './lib/session-cookie.js';
 export {
   type AdapterOptions,
   checkSettings,
