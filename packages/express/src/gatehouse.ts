@@ -9,13 +9,18 @@ import {
   type AuthorizationOptions,
   ClientError,
   type ClientOptions,
-  cookieTransactionStore,
   GatehouseClient,
   type IdTokenClaims,
   type SigningKey,
-  type TokenSet,
 } from '@gatehouse/client';
-import { safeReturnTo } from '@gatehouse/web/kit';
+import {
+  clientOptionsOf,
+  logoutLocation,
+  logRefreshFailed,
+  safeReturnTo,
+  tokensOf,
+  transactionStoreOf,
+} from '@gatehouse/web/kit';
 import {
   type NextFunction,
   type Request,
@@ -26,9 +31,8 @@ import {
 import { cookieJar, type RequestCookieJar } from './lib/cookies.js';
 import { sendErrorPage } from './lib/error-page.js';
 import { Refreshes } from './lib/refreshes.js';
-
-import { type Session, Sessions, type SessionTokens } from './lib/sessions.js';
-import { checkSettings, DEFAULT_SCOPE } from './lib/settings.js';
+import { type Session, Sessions } from './lib/sessions.js';
+import { checkSettings } from './lib/settings.js';
 import type { SessionStore } from './session.js';
 
 /** Paths of the adapter's routes, relative to where the router is mounted. */
@@ -162,29 +166,12 @@ type RefreshResult = Awaited<ReturnType<GatehouseClient['refresh']>>;
 export async function gatehouse(options: GatehouseOptions): Promise<Gatehouse> {
   const settings = checkSettings(options);
   const { routes, origin, baseUrl, basePath } = settings;
-  const clientOptions: ClientOptions = {
-    ...options.client,
-    issuer: options.issuer,
-    clientId: options.clientId,
-    redirectUri: baseUrl + routes.callback,
-    scope: options.scope ?? options.client?.scope ?? DEFAULT_SCOPE,
-  };
-  if (options.clientSecret !== undefined) clientOptions.clientSecret = options.clientSecret;
-  if (options.privateKey !== undefined) clientOptions.privateKey = options.privateKey;
-  if (options.logger !== undefined) clientOptions.logger = options.logger;
-  if (options.fetch !== undefined) clientOptions.fetch = options.fetch;
+  const clientOptions = clientOptionsOf(options, settings);
   const client = await GatehouseClient.create(clientOptions);
 
   const now = clientOptions.now ?? Date.now;
   const logger = clientOptions.logger;
-  const transactions = cookieTransactionStore({
-    secret: options.secret,
-    secure: settings.secure,
-    now,
-    ...(clientOptions.transactionTtlMs !== undefined
-      ? { ttlMs: clientOptions.transactionTtlMs }
-      : {}),
-  });
+  const transactions = transactionStoreOf(options.secret, settings, clientOptions);
   const sessions = new Sessions({
     secret: options.secret,
     cookieName: settings.cookieName,
@@ -249,20 +236,7 @@ export async function gatehouse(options: GatehouseOptions): Promise<Gatehouse> {
       return next;
     } catch (err) {
       report(err, req);
-      const reason = err instanceof ClientError ? err.code : 'unexpected';
-      try {
-        logger?.warn(
-          {
-            event: 'session_refresh_failed',
-            issuer: client.issuer,
-            clientId: client.clientId,
-            reason,
-          },
-          'session refresh failed',
-        );
-      } catch {
-        // Logging is best effort.
-      }
+      logRefreshFailed(logger, client, err);
       // The provider or the network may be back soon: the session stays as it is, and the
       // next attempt waits a little.
       if (err instanceof ClientError && err.retryable) {
@@ -361,16 +335,7 @@ export async function gatehouse(options: GatehouseOptions): Promise<Gatehouse> {
     const after = baseUrl + routes.postLogoutRedirect;
     const status = req.method === 'POST' ? 303 : 302;
     res.set('cache-control', 'no-store');
-    if (session && client.metadata.end_session_endpoint) {
-      const idToken = session.tokens.idToken;
-      const url = client.logoutUrl({
-        ...(idToken !== undefined ? { idTokenHint: idToken } : {}),
-        postLogoutRedirectUri: after,
-      });
-      res.redirect(status, url.href);
-      return;
-    }
-    res.redirect(status, after);
+    res.redirect(status, logoutLocation(client, session, after));
   };
   router.get(routes.logout, logout);
   router.post(routes.logout, logout);
@@ -404,20 +369,6 @@ function contextOf(session: Session | undefined): GatehouseContext {
     accessToken,
     ...(idToken !== undefined ? { idToken } : {}),
     ...(expiresAt !== undefined ? { accessTokenExpiresAt: expiresAt } : {}),
-  };
-}
-
-/** The tokens to keep: the new ones, and the old refresh and ID tokens when none came. */
-function tokensOf(tokens: TokenSet, previous?: SessionTokens): SessionTokens {
-  const refreshToken = tokens.refreshToken ?? previous?.refreshToken;
-  const idToken = tokens.idToken ?? previous?.idToken;
-  const scope = tokens.scope ?? previous?.scope;
-  return {
-    accessToken: tokens.accessToken,
-    ...(refreshToken !== undefined ? { refreshToken } : {}),
-    ...(idToken !== undefined ? { idToken } : {}),
-    ...(tokens.expiresAt !== undefined ? { expiresAt: tokens.expiresAt } : {}),
-    ...(scope !== undefined ? { scope } : {}),
   };
 }
 

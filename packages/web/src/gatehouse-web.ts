@@ -10,19 +10,24 @@ import {
   type AuthorizationOptions,
   ClientError,
   type ClientOptions,
-  cookieTransactionStore,
   GatehouseClient,
   type IdTokenClaims,
   type SigningKey,
-  type TokenSet,
 } from '@gatehouse/client';
 import { base64url, sha256 } from '@gatehouse/oauth';
+import {
+  clientOptionsOf,
+  logoutLocation,
+  logRefreshFailed,
+  tokensOf,
+  transactionStoreOf,
+} from './lib/adapter-client.js';
 import { cookieJar, type RequestCookieJar } from './lib/cookies.js';
 import { errorPageResponse } from './lib/error-page.js';
 import { Refreshes } from './lib/refreshes.js';
 import { safeReturnTo } from './lib/return-to.js';
-import { type SessionRecord, Sessions, type SessionTokens } from './lib/sessions.js';
-import { checkSettings, DEFAULT_SCOPE } from './lib/settings.js';
+import { type SessionRecord, Sessions } from './lib/sessions.js';
+import { checkSettings } from './lib/settings.js';
 
 /** Paths of the handlers, under `baseUrl`. */
 export interface Routes {
@@ -189,29 +194,12 @@ interface Read {
 export async function gatehouseWeb(options: GatehouseWebOptions): Promise<GatehouseWeb> {
   const settings = checkSettings(options);
   const { routes, origin, baseUrl, basePath } = settings;
-  const clientOptions: ClientOptions = {
-    ...options.client,
-    issuer: options.issuer,
-    clientId: options.clientId,
-    redirectUri: baseUrl + routes.callback,
-    scope: options.scope ?? options.client?.scope ?? DEFAULT_SCOPE,
-  };
-  if (options.clientSecret !== undefined) clientOptions.clientSecret = options.clientSecret;
-  if (options.privateKey !== undefined) clientOptions.privateKey = options.privateKey;
-  if (options.logger !== undefined) clientOptions.logger = options.logger;
-  if (options.fetch !== undefined) clientOptions.fetch = options.fetch;
+  const clientOptions = clientOptionsOf(options, settings);
   const client = await GatehouseClient.create(clientOptions);
 
   const now = clientOptions.now ?? Date.now;
   const logger = clientOptions.logger;
-  const transactions = cookieTransactionStore({
-    secret: options.secret,
-    secure: settings.secure,
-    now,
-    ...(clientOptions.transactionTtlMs !== undefined
-      ? { ttlMs: clientOptions.transactionTtlMs }
-      : {}),
-  });
+  const transactions = transactionStoreOf(options.secret, settings, clientOptions);
   const sessions = new Sessions({
     secret: options.secret,
     cookieName: settings.cookieName,
@@ -275,20 +263,7 @@ export async function gatehouseWeb(options: GatehouseWebOptions): Promise<Gateho
       return next;
     } catch (err) {
       report(err, request);
-      const reason = err instanceof ClientError ? err.code : 'unexpected';
-      try {
-        logger?.warn(
-          {
-            event: 'session_refresh_failed',
-            issuer: client.issuer,
-            clientId: client.clientId,
-            reason,
-          },
-          'session refresh failed',
-        );
-      } catch {
-        // Logging is best effort.
-      }
+      logRefreshFailed(logger, client, err);
       // The provider or the network may be back soon: the session stays as it is, and the next
       // attempt waits a little.
       if (err instanceof ClientError && err.retryable) {
@@ -362,15 +337,7 @@ export async function gatehouseWeb(options: GatehouseWebOptions): Promise<Gateho
     }
     const after = baseUrl + routes.postLogoutRedirect;
     const status = request.method === 'POST' ? 303 : 302;
-    if (record && client.metadata.end_session_endpoint) {
-      const idToken = record.tokens.idToken;
-      const url = client.logoutUrl({
-        ...(idToken !== undefined ? { idTokenHint: idToken } : {}),
-        postLogoutRedirectUri: after,
-      });
-      return redirect(status, url.href, jar.setCookies());
-    }
-    return redirect(status, after, jar.setCookies());
+    return redirect(status, logoutLocation(client, record, after), jar.setCookies());
   }
 
   return {
@@ -429,20 +396,6 @@ function sessionOf(record: SessionRecord, setCookies: string[]): GatehouseSessio
     ...(idToken !== undefined ? { idToken } : {}),
     ...(expiresAt !== undefined ? { accessTokenExpiresAt: expiresAt } : {}),
     setCookies,
-  };
-}
-
-/** The tokens to keep: the new ones, and the old refresh and ID tokens when none came. */
-function tokensOf(tokens: TokenSet, previous?: SessionTokens): SessionTokens {
-  const refreshToken = tokens.refreshToken ?? previous?.refreshToken;
-  const idToken = tokens.idToken ?? previous?.idToken;
-  const scope = tokens.scope ?? previous?.scope;
-  return {
-    accessToken: tokens.accessToken,
-    ...(refreshToken !== undefined ? { refreshToken } : {}),
-    ...(idToken !== undefined ? { idToken } : {}),
-    ...(tokens.expiresAt !== undefined ? { expiresAt: tokens.expiresAt } : {}),
-    ...(scope !== undefined ? { scope } : {}),
   };
 }
 

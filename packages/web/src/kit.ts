@@ -1,10 +1,19 @@
 /**
  * @gatehouse/web/kit — the Web-standard pieces every Gatehouse server adapter shares, for the
  * adapters themselves (@gatehouse/express builds on them): the options' checks and defaults, the
- * `returnTo` rule, the error page, Cookie header parsing and `Set-Cookie` serialising, and the
- * session cookie (its JSON, its chunks) whatever seals it. Not the application API — that is
- * `@gatehouse/web` and `@gatehouse/express`.
+ * client's options, the tokens a session keeps, where a logout goes, the `returnTo` rule, the
+ * error page, Cookie header parsing and `Set-Cookie` serialising, and the session cookie (its
+ * JSON, its chunks) whatever seals it. Not the application API — that is `@gatehouse/web` and
+ * `@gatehouse/express`.
  */
+export {
+  type ClientAdapterOptions,
+  clientOptionsOf,
+  logoutLocation,
+  logRefreshFailed,
+  tokensOf,
+  transactionStoreOf,
+} from './lib/adapter-client.js';
 export {
   COOKIE_NAME,
   parseCookieHeader,
@@ -35,7 +44,6 @@ export {
 export {
   type AdapterOptions,
   checkSettings,
-  DEFAULT_SCOPE,
   invalidOption,
   type Settings,
 } from './lib/settings.js';

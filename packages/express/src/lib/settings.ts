@@ -11,8 +11,6 @@ import {
 import type { GatehouseOptions } from '../gatehouse.js';
 import type { SessionStore } from '../session.js';
 
-export { DEFAULT_SCOPE } from '@gatehouse/web/kit';
-
 export interface Settings extends AdapterSettings {
   store?: SessionStore;
 }
