@@ -6,13 +6,10 @@
  * or edge), Hono, Bun, Deno and workers.
  */
 import {
-  type AuthLogger,
   type AuthorizationOptions,
   ClientError,
-  type ClientOptions,
   GatehouseClient,
   type IdTokenClaims,
-  type SigningKey,
 } from '@gatehouse/client';
 import { base64url, sha256 } from '@gatehouse/oauth';
 import {
@@ -24,58 +21,22 @@ import {
 } from './lib/adapter-client.js';
 import { cookieJar, type RequestCookieJar } from './lib/cookies.js';
 import { errorPageResponse } from './lib/error-page.js';
+import type { GatehouseBaseOptions } from './lib/options.js';
 import { Refreshes } from './lib/refreshes.js';
 import { safeReturnTo } from './lib/return-to.js';
 import { type SessionRecord, Sessions } from './lib/sessions.js';
 import { checkSettings } from './lib/settings.js';
 
-/** Paths of the handlers, under `baseUrl`. */
-export interface Routes {
-  /** GET: starts a login; `?returnTo=/path` says where to go afterwards. */
-  login: string;
-  /** GET: the redirect URI (`baseUrl` + this path must be registered at the provider). */
-  callback: string;
-  /** GET or POST: ends the session, then the provider's session when it supports logout. */
-  logout: string;
-  /** Where the browser lands after logging out (registered as a post_logout_redirect_uri). */
-  postLogoutRedirect: string;
-}
+export type { Routes } from './lib/options.js';
 
-export interface GatehouseWebOptions {
-  /** The provider's issuer identifier. */
-  issuer: string;
-  clientId: string;
-  /** A confidential client's secret (it also signs the request objects, HS256). */
-  clientSecret?: string;
-  /** Or a confidential client's private key (private_key_jwt and signed request objects). */
-  privateKey?: SigningKey;
-  /** Any other `GatehouseClient` option (timeouts, algorithms, PAR, a clock, `metadata`…). */
-  client?: Partial<ClientOptions>;
-  /**
-   * The application's external URL, e.g. `https://app.example` (behind a proxy: the public one).
-   * The redirect URI is `baseUrl` + `routes.callback`; cookies are `Secure` when it is https.
-   * Only the path of a request's URL is looked at, never its host.
-   */
-  baseUrl: string;
-  /**
-   * At least 32 characters of high-entropy secret. The session and transaction cookie keys are
-   * derived from it (HKDF-SHA-256, one key per use). Changing it signs everyone out.
-   */
-  secret: string;
-  routes?: Partial<Routes>;
-  /** Scopes asked for. Default `openid profile email offline_access`. */
-  scope?: string;
-  /** Receives the authentication events (pino-compatible); never a token or a code. */
-  logger?: AuthLogger;
-  fetch?: typeof fetch;
+/** @see GatehouseBaseOptions for the options every adapter shares. */
+export interface GatehouseWebOptions extends GatehouseBaseOptions {
   session?: {
     /** Default `gh_session` (`gh_session.0`, `.1`, … when chunked). */
     cookieName?: string;
     /** Absolute lifetime of a session, from the login. Default 86 400 (a day). */
     maxAgeSeconds?: number;
   };
-  /** Refresh the access token when it expires within this many seconds. Default 60. */
-  refreshSkewSeconds?: number;
   /**
    * Called with every failure of a login, a callback or a session refresh — the application's
    * error reporting. What it throws is ignored.

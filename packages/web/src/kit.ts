@@ -28,6 +28,7 @@ export {
   escapeHtml,
   renderErrorPage,
 } from './lib/error-page.js';
+export type { GatehouseBaseOptions, Routes } from './lib/options.js';
 export { MAX_RETURN_TO, safeReturnTo } from './lib/return-to.js';
 export {
   CHUNK_BYTES,

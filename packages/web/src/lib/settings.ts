@@ -4,8 +4,8 @@
  * (@gatehouse/express adds its session store's).
  */
 import { ClientError } from '@gatehouse/client';
-import type { Routes } from '../gatehouse-web.js';
 import { COOKIE_NAME } from './cookies.js';
+import type { Routes } from './options.js';
 
 export const DEFAULT_ROUTES: Routes = {
   login: '/login',
