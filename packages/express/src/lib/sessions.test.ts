@@ -1,24 +1,11 @@
 import { ClientError, type IdTokenClaims } from '@gatehouse/client';
 import { describe, expect, it } from 'vitest';
+import { browserJar } from '../../../../test/support/browser-jar.js';
 import { memorySessionStore } from '../session.js';
-import type { RequestCookieJar } from './cookies.js';
 import { CHUNK_BYTES, MAX_CHUNKS, Sessions } from './sessions.js';
 
 const SECRET = 'a-test-secret-0123456789-abcdefghijklmnop';
 const user = { sub: 'u1', iss: 'https://id.example', aud: 'app', exp: 0, iat: 0 } as IdTokenClaims;
-
-/** A browser's cookies for one host, seen as the adapter's jar across requests. */
-function browserJar(initial: Record<string, string> = {}) {
-  const cookies = new Map(Object.entries(initial));
-  const jar: RequestCookieJar = {
-    get: (n) => cookies.get(n),
-    names: () => [...cookies.keys()],
-    namesStartingWith: (p) => [...cookies.keys()].filter((n) => n.startsWith(p)),
-    set: (n, v) => void cookies.set(n, v),
-    delete: (n) => void cookies.delete(n),
-  };
-  return { jar, cookies };
-}
 
 function sessions(options: Partial<ConstructorParameters<typeof Sessions>[0]> = {}) {
   return new Sessions({

@@ -1,29 +1,16 @@
 import { ClientError, type IdTokenClaims } from '@gatehouse/client';
 import { describe, expect, it } from 'vitest';
+import { browserJar } from '../../../../test/support/browser-jar.js';
 import {
   CHUNK_BYTES,
   MAX_CHUNKS,
   SessionCookie,
-  type SessionCookieJar,
   sessionFromJson,
   sessionToJson,
   sessionTokensFromJson,
 } from './session-cookie.js';
 
 const user = { sub: 'u1', iss: 'https://id.example', aud: 'app', exp: 0, iat: 0 } as IdTokenClaims;
-
-/** A browser's cookies for one host, seen as the adapter's jar across requests. */
-function browserJar(initial: Record<string, string> = {}) {
-  const cookies = new Map(Object.entries(initial));
-  const jar: SessionCookieJar = {
-    get: (n) => cookies.get(n),
-    names: () => [...cookies.keys()],
-    namesStartingWith: (p) => [...cookies.keys()].filter((n) => n.startsWith(p)),
-    set: (n, v) => void cookies.set(n, v),
-    delete: (n) => void cookies.delete(n),
-  };
-  return { jar, cookies };
-}
 
 const cookie = new SessionCookie({
   cookieName: 'gh_session',
