@@ -301,6 +301,18 @@ describe('the request_uri', () => {
     );
   });
 
+  it('is not used up by a HEAD request (a link scanner or prefetcher)', async () => {
+    const requestUri = await pushed(await paramsOf());
+    const head = await tp.fetch(byReference('web-app', requestUri), {
+      method: 'HEAD',
+      redirect: 'manual',
+    });
+    expect(head.status).toBe(405);
+    expect(head.headers.get('allow')).toBe('GET, POST');
+    const code = await signIn(new Browser(tp), byReference('web-app', requestUri));
+    expect(code.searchParams.get('code')).toMatch(/^[A-Za-z0-9_-]{43,}$/);
+  });
+
   it('is refused with another client’s client_id', async () => {
     for (const other of ['post-app', 'twin']) {
       const requestUri = await pushed(await paramsOf());

@@ -412,9 +412,14 @@ export async function validateRequest(
   for (const step of AUTHORIZATION_STEPS.request) await step(engine, ctx, s);
 }
 
+/**
+ * The request's parameters: the query for GET, the query and the form body for POST. HEAD is
+ * refused: a link scanner or prefetcher must not use up a request object's jti or a pushed
+ * request_uri, nor start an interaction.
+ */
 async function readAuthorizationParams(ctx: RequestContext): Promise<Map<string, string>> {
   const query = parseParams(ctx.url.searchParams);
-  if (ctx.request.method === 'GET' || ctx.request.method === 'HEAD') return query;
+  if (ctx.request.method === 'GET') return query;
   if (ctx.request.method === 'POST') return mergeParams(query, await readForm(ctx.request));
   throw new OAuthError('invalid_request', 'the authorization endpoint accepts GET and POST', {
     status: 405,
@@ -426,7 +431,9 @@ export async function handleAuthorize(engine: Engine, ctx: RequestContext): Prom
   try {
     params = await readAuthorizationParams(ctx);
   } catch (err) {
-    if (err instanceof OAuthError) return errorPage(engine, ctx, err);
+    if (err instanceof OAuthError) {
+      return errorPage(engine, ctx, err, err.status === 405 ? { allow: 'GET, POST' } : {});
+    }
     throw err;
   }
   const viaPost = ctx.request.method === 'POST';

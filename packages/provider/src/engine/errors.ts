@@ -33,9 +33,15 @@ function describe(err: unknown): Record<string, unknown> {
 }
 
 /** An HTML error page with no Location: for errors that must not be redirected. */
-export function errorPage(engine: Engine, ctx: RequestContext, error: OAuthError): Reply {
+export function errorPage(
+  engine: Engine,
+  ctx: RequestContext,
+  error: OAuthError,
+  headers: Record<string, string> = {},
+): Reply {
   logError(engine, ctx, error);
-  const status = error.status >= 500 ? error.status : error.status === 404 ? 404 : 400;
+  const status =
+    error.status >= 500 || error.status === 404 || error.status === 405 ? error.status : 400;
   return html(
     engine.pages.error({
       error: error.error,
@@ -45,6 +51,7 @@ export function errorPage(engine: Engine, ctx: RequestContext, error: OAuthError
       stylesheetHref: engine.endpoints.stylesheet,
     }),
     status,
+    { headers },
   );
 }
 
