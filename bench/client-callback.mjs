@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Client toolkit: cost per callback — @gatehouse/client vs openid-client v6, side by side in one
- * run, against one Gatehouse provider running in a child process (bench/client-callback/server.mjs).
+ * run, against one Gatehouse provider running in a child process (bench/gatehouse-server.mjs --memory).
  *
  *   node bench/client-callback.mjs            # 2000 callbacks per library per concurrency, best of 3 rounds
  *   node bench/client-callback.mjs --quick    # 300 callbacks, 1 round: a smoke test
@@ -164,7 +164,7 @@ function ipc(child, type, extra = {}) {
 }
 
 async function startProvider() {
-  const child = fork(join(BENCH, 'client-callback/server.mjs'), [], {
+  const child = fork(join(BENCH, 'gatehouse-server.mjs'), ['--memory'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });

@@ -1,7 +1,9 @@
 /**
- * Benchmark child: Gatehouse on SQLite, served by its own Node adapter (`startServer`).
+ * Benchmark child: Gatehouse served by its own Node adapter (`startServer`).
  *
- * Started by run.mjs with `child_process.fork`; argv[2] is a directory for the database. Sends
+ * Started with `child_process.fork`: by run.mjs with argv[2] a directory for the SQLite database,
+ * or by client-callback.mjs with argv[2] `--memory` (in-memory storage: the provider's own cost
+ * is not what that bench measures, and memory keeps it small on a shared machine). Sends
  * `{ type: 'ready', issuer, ... }` once it listens on 127.0.0.1, then answers the IPC requests of
  * `serveBenchIpc` (CPU usage, profiler, close).
  */
@@ -18,8 +20,8 @@ import {
 } from './client.mjs';
 
 const dir = process.argv[2];
-if (!dir) throw new Error('usage: gatehouse-server.mjs <database directory>');
-const dbPath = join(dir, 'gh.db');
+if (!dir) throw new Error('usage: gatehouse-server.mjs <database directory> | --memory');
+const dbPath = dir === '--memory' ? undefined : join(dir, 'gh.db');
 
 const dist = new URL('../packages/provider/dist/', import.meta.url);
 const { createProvider } = await import(new URL('index.js', dist).href);
@@ -33,7 +35,7 @@ async function start() {
   const provider = await createProvider({
     config: {
       issuer,
-      storage: { sqlite: dbPath },
+      storage: dbPath ? { sqlite: dbPath } : { memory: true },
       clients: [
         {
           client_id: CLIENT_ID,
@@ -93,6 +95,6 @@ process.send?.({
   type: 'ready',
   issuer,
   name: 'Gatehouse',
-  detail: `SQLite (${dbPath}), startServer`,
+  detail: `${dbPath ? `SQLite (${dbPath})` : 'memory'}, startServer`,
   pid: process.pid,
 });
