@@ -36,6 +36,7 @@ import {
   USERNAME,
   verifyIdToken,
 } from './client.mjs';
+import { ruleCategory, summarizeProfiles } from './profile-summary.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BENCH = fileURLToPath(new URL('.', import.meta.url));
@@ -506,14 +507,6 @@ const CATEGORY_RULES = [
   [/bench\//, 'bench harness'],
 ];
 
-function urlCategory(url) {
-  for (const [re, name] of CATEGORY_RULES) {
-    const m = re.exec(url);
-    if (m) return typeof name === 'function' ? name(m) : name;
-  }
-  return 'other';
-}
-
 /**
  * The category of a frame. Native frames (no URL: C++ bindings, V8 builtins) take the category of
  * their caller, so that better-sqlite3's `Statement.run` and WebCrypto's `job.run()` are told
@@ -521,109 +514,14 @@ function urlCategory(url) {
  */
 function category(frame, caller) {
   const { url, functionName } = frame;
-  if (url) return urlCategory(url);
+  if (url) return ruleCategory(CATEGORY_RULES, url);
   if (functionName.startsWith('(')) return functionName;
   const c = caller?.url ?? '';
   if (/packages\/provider\/dist\/storage\/sqlite/.test(c))
     return 'SQLite (better-sqlite3 native calls)';
   if (/^node:internal\/crypto/.test(c)) return 'node: crypto / WebCrypto';
   if (!c) return 'native / V8 builtins';
-  return urlCategory(c);
-}
-
-function where(frame) {
-  const url = frame.url.replace(/^file:\/\//, '').replace(ROOT, '');
-  return url ? `${url}:${frame.lineNumber + 1}` : '';
-}
-
-/** Function + location; a native frame is named with its caller (`run ← jobPromise …`). */
-function frameKey(frame, caller) {
-  const fn = frame.functionName || '(anonymous)';
-  if (frame.url || fn.startsWith('(') || !caller)
-    return { key: `${fn}\t${where(frame)}`, fn, where: where(frame) };
-  const callerFn = caller.functionName || '(anonymous)';
-  return {
-    key: `${fn}\t${callerFn}\t${where(caller)}`,
-    fn: `${fn} [native] ← ${callerFn}`,
-    where: where(caller),
-  };
-}
-
-/**
- * Self and total (inclusive) samples per function over several profiles, and self samples per
- * category. `(idle)` is left out of the percentages: they are of the busy samples. Inclusive
- * figures only see synchronous stacks: work after an `await` hangs off the root.
- */
-function summarizeProfiles(profiles, top) {
-  const self = new Map();
-  const total = new Map();
-  const categories = new Map();
-  let busy = 0;
-  let idle = 0;
-  let durationUs = 0;
-  const bump = (map, key, n, extra) => {
-    const e = map.get(key) ?? { ...extra, samples: 0 };
-    e.samples += n;
-    map.set(key, e);
-  };
-  for (const profile of profiles) {
-    durationUs += profile.endTime - profile.startTime;
-    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-    const parent = new Map();
-    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-    const counts = new Map();
-    for (const id of profile.samples) counts.set(id, (counts.get(id) ?? 0) + 1);
-    const callerOf = (id) => {
-      // The nearest ancestor with a URL (skipping other native frames).
-      for (let cur = parent.get(id); cur !== undefined; cur = parent.get(cur)) {
-        const f = byId.get(cur).callFrame;
-        if (f.url) return f;
-      }
-      return undefined;
-    };
-    for (const [id, n] of counts) {
-      const frame = byId.get(id).callFrame;
-      if (frame.functionName === '(idle)') {
-        idle += n;
-        continue;
-      }
-      busy += n;
-      const caller = frame.url ? undefined : callerOf(id);
-      const k = frameKey(frame, caller);
-      const cat = category(frame, caller);
-      bump(self, k.key, n, { fn: k.fn, where: k.where, category: cat });
-      bump(categories, cat, n, { fn: cat });
-      // Inclusive: every distinct JS function on the stack once.
-      const seen = new Set();
-      for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
-        const f = byId.get(cur).callFrame;
-        if (!f.url) continue;
-        const kk = frameKey(f);
-        if (seen.has(kk.key)) continue;
-        seen.add(kk.key);
-        bump(total, kk.key, n, { fn: kk.fn, where: kk.where, category: category(f) });
-      }
-    }
-  }
-  const pct = (n) => round1((100 * n) / (busy || 1));
-  const list = (map, n, filter = () => true) =>
-    [...map.values()]
-      .filter(filter)
-      .sort((a, b) => b.samples - a.samples)
-      .slice(0, n)
-      .map((e) => ({ ...e, pct: pct(e.samples) }));
-  return {
-    busySamples: busy,
-    idleSamples: idle,
-    profiledMs: round1(durationUs / 1000),
-    topSelf: list(self, top),
-    categories: list(categories, 40),
-    topTotal: list(
-      total,
-      top,
-      (e) => e.category.startsWith('gatehouse') || e.category.startsWith('npm:'),
-    ),
-  };
+  return ruleCategory(CATEGORY_RULES, c);
 }
 
 /** Concatenates profiles (gaps between them removed) into one file DevTools can open. */
@@ -838,7 +736,7 @@ async function main() {
             const name = s.key === 'gatehouse' ? 'gatehouse' : 'oidc-provider';
             const file = join(RESULTS, `profile-${name}-${path}.cpuprofile`);
             writeFileSync(file, JSON.stringify(mergeProfiles(profiles)));
-            const summary = summarizeProfiles(profiles, opts.top);
+            const summary = summarizeProfiles(profiles, { top: opts.top, category });
             profileSummaries[path] ??= {};
             profileSummaries[path][s.key] = { file: file.replace(ROOT, ''), ...summary };
           }
