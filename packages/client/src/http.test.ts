@@ -1,82 +1,16 @@
-/** The toolkit's HTTP, against a real HTTP server on loopback (no fetch mocks). */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClientError } from './errors.js';
+import { describe, expect, it } from 'vitest';
 import { formPost, type HttpOptions, isObject, requestJson } from './http.js';
+import {
+  answer,
+  describeRequestJson,
+  endless,
+  failure,
+  hanging,
+  serve,
+  useLoopbackServer,
+} from './request-json.suite.js';
 
-type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
-
-interface Seen {
-  method: string | undefined;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
-
-let server: Server;
-let base: string;
-const routes = new Map<string, { handler: Handler; requests: Seen[] }>();
-let routeCount = 0;
-
-/** A fresh path on the test server answered by `handler`, and the requests it received. */
-function serve(handler: Handler): { url: string; requests: Seen[] } {
-  const path = `/r${++routeCount}`;
-  const route = { handler, requests: [] as Seen[] };
-  routes.set(path, route);
-  return { url: `${base}${path}`, requests: route.requests };
-}
-
-/** Answers `status` with `body` as is. */
-function answer(status: number, body: string, headers: Record<string, string> = {}): Handler {
-  return (_req, res) => {
-    res.writeHead(status, headers);
-    res.end(body);
-  };
-}
-
-/** Streams 16 KiB chunks with no content-length until the client goes away (or 64 MiB). */
-const endless: Handler = (_req, res) => {
-  res.writeHead(200, { 'content-type': 'application/json' });
-  const chunk = `"${'x'.repeat(16_382)}"`;
-  let sent = 0;
-  const timer = setInterval(() => {
-    if (res.destroyed || ++sent > 4096) {
-      clearInterval(timer);
-      res.end();
-      return;
-    }
-    res.write(chunk);
-  }, 2);
-  res.on('close', () => clearInterval(timer));
-};
-
-const hanging: Handler = () => {
-  // Never answers.
-};
-
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    const route = routes.get(req.url ?? '');
-    if (!route) {
-      res.writeHead(404).end();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      route.requests.push({ method: req.method, headers: req.headers, body });
-      route.handler(req, res, body);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+useLoopbackServer();
 
 const options = (extra: Partial<HttpOptions> = {}): HttpOptions => ({
   fetch: globalThis.fetch,
@@ -84,42 +18,9 @@ const options = (extra: Partial<HttpOptions> = {}): HttpOptions => ({
   ...extra,
 });
 
-async function failure(promise: Promise<unknown>): Promise<ClientError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ClientError);
-  return error as ClientError;
-}
+describeRequestJson('requestJson over fetch', options);
 
 describe('requestJson: time and connection failures', () => {
-  it('gives network_timeout (retryable) when the server never answers', async () => {
-    const route = serve(hanging);
-    const started = Date.now();
-    const error = await failure(
-      requestJson(route.url, {}, options({ timeoutMs: 100 }), 'discovery', 'discovery_failed'),
-    );
-    expect(error.code).toBe('network_timeout');
-    expect(error.retryable).toBe(true);
-    expect(error.message).toBe('discovery: no answer within 100 ms');
-    expect(Date.now() - started).toBeLessThan(1500);
-  });
-
-  it('counts the body in the timeout: headers then a body that never ends', async () => {
-    const route = serve((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.write('{"a":');
-      const timer = setInterval(() => res.write(' '), 20);
-      res.on('close', () => clearInterval(timer));
-    });
-    const error = await failure(
-      requestJson(route.url, {}, options({ timeoutMs: 150 }), 'token request', 'par_failed'),
-    );
-    expect(error.code).toBe('network_timeout');
-    expect(error.retryable).toBe(true);
-  });
-
   it('keeps the timeout with an injected fetch that drops the signal (a proxy wrapper)', async () => {
     // ClientOptions.fetch is for proxies and custom CAs; a wrapper that rebuilds the request
     // and loses the signal must not make a hanging provider hang the login.
@@ -147,56 +48,9 @@ describe('requestJson: time and connection failures', () => {
       expect(Date.now() - started).toBeLessThan(1500);
     }
   }, 4000);
-
-  it('gives network_error (retryable) when the connection is refused', async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
-    const error = await failure(
-      requestJson(`http://127.0.0.1:${port}/`, {}, options(), 'userinfo request', 'par_failed'),
-    );
-    expect(error.code).toBe('network_error');
-    expect(error.retryable).toBe(true);
-    expect(error.message).toBe('userinfo request: the request failed');
-    expect(error.cause).toBeDefined();
-  });
 });
 
 describe('requestJson: the body size cap', () => {
-  it('refuses a declared content-length over maxBytes without waiting for the body', async () => {
-    const route = serve((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '10000000' });
-      res.write('{"padding":"');
-      // …and never sends the rest: only the header check can end this before the timeout.
-    });
-    const started = Date.now();
-    const error = await failure(
-      requestJson(route.url, {}, options({ maxBytes: 1000 }), 'discovery', 'discovery_failed'),
-    );
-    expect(error.code).toBe('discovery_failed');
-    expect(error.retryable).toBe(false);
-    expect(error.message).toBe('discovery: the response is larger than 1000 bytes');
-    expect(Date.now() - started).toBeLessThan(1000);
-  });
-
-  it('refuses a chunked body (no content-length) once it passes maxBytes, without reading on', async () => {
-    const route = serve(endless);
-    const started = Date.now();
-    const error = await failure(
-      requestJson(
-        route.url,
-        {},
-        options({ maxBytes: 100_000, timeoutMs: 5000 }),
-        'token request',
-        'token_response_invalid',
-      ),
-    );
-    expect(error.code).toBe('token_response_invalid');
-    expect(error.message).toBe('token request: the response is larger than 100000 bytes');
-    expect(Date.now() - started).toBeLessThan(2000);
-  });
-
   it('caps at 1 MiB by default', async () => {
     const route = serve(endless);
     const error = await failure(
@@ -205,70 +59,9 @@ describe('requestJson: the body size cap', () => {
     expect(error.code).toBe('jwks_failed');
     expect(error.message).toMatch(/larger than 1048576 bytes/);
   });
-
-  it('accepts a body of exactly maxBytes', async () => {
-    const body = JSON.stringify({ v: 'x'.repeat(92) });
-    expect(body).toHaveLength(100);
-    const route = serve(answer(200, body, { 'content-type': 'application/json' }));
-    const res = await requestJson(route.url, {}, options({ maxBytes: 100 }), 'x', 'par_failed');
-    expect(res.json).toEqual({ v: 'x'.repeat(92) });
-  });
-
-  it('decodes UTF-8 split across chunks', async () => {
-    const bytes = Buffer.from('{"name":"Zoë €"}', 'utf8');
-    const route = serve((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      // Cut inside the two-byte ë.
-      res.write(bytes.subarray(0, 12));
-      setTimeout(() => res.end(bytes.subarray(12)), 20);
-    });
-    const res = await requestJson(route.url, {}, options(), 'x', 'par_failed');
-    expect(res.json).toEqual({ name: 'Zoë €' });
-  });
 });
 
 describe('requestJson: answers', () => {
-  it.each([301, 302, 303, 307, 308])(
-    'returns a %i as a status and does not follow it',
-    async (status) => {
-      const target = serve(
-        answer(200, '{"followed":true}', { 'content-type': 'application/json' }),
-      );
-      const route = serve(answer(status, '', { location: target.url }));
-      const res = await requestJson(route.url, {}, options(), 'x', 'par_failed');
-      expect(res.status).toBe(status);
-      expect(res.headers.get('location')).toBe(target.url);
-      expect(res.json).toBeUndefined();
-      expect(target.requests).toHaveLength(0);
-    },
-  );
-
-  it('parses JSON for application/json and +json types, and bodies that start with {', async () => {
-    for (const [type, body] of [
-      ['application/json; charset=utf-8', '[1,2]'],
-      ['application/jwk-set+json', '{"keys":[]}'],
-      ['text/plain', '{"loose":true}'],
-    ] as const) {
-      const route = serve(answer(200, body, { 'content-type': type }));
-      const res = await requestJson(route.url, {}, options(), 'x', 'par_failed');
-      expect(res.json).toEqual(JSON.parse(body));
-    }
-  });
-
-  it('leaves json undefined for HTML, invalid JSON and an empty body', async () => {
-    for (const [status, type, body] of [
-      [500, 'text/html', '<h1>Internal Server Error</h1>'],
-      [200, 'application/json', '{"cut":'],
-      [200, 'application/json', ''],
-      [204, 'application/json', ''],
-    ] as const) {
-      const route = serve(answer(status, body, { 'content-type': type }));
-      const res = await requestJson(route.url, {}, options(), 'x', 'par_failed');
-      expect(res.status).toBe(status);
-      expect(res.json).toBeUndefined();
-    }
-  });
-
   it('sends the request as given (method, headers, body)', async () => {
     const route = serve(answer(200, '{}', { 'content-type': 'application/json' }));
     await requestJson(
