@@ -11,7 +11,7 @@
  * decryptable: `take` answers `undefined`, and the callback turns that into
  * `transaction_not_found` with a hint of the likely cause.
  */
-import { base64url, base64urlDecode, sha256, timingSafeEqual } from '@gatehouse/oauth';
+import { base64url, sealer, sha256, timingSafeEqual } from '@gatehouse/oauth';
 import { ClientError } from './errors.js';
 
 /**
@@ -183,15 +183,9 @@ export const MAX_TRANSACTION_COOKIE_BYTES = 4096;
 
 /** HKDF info: names the key's purpose and version, so no other key derived from the secret equals it. */
 const KEY_INFO = 'gatehouse-client transaction cookie v1';
-/** HKDF salt: 32 zero bytes (fixed; the secret is already high-entropy). */
-const KEY_SALT = new Uint8Array(32);
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 /** Characters of base64url SHA-256(state) in a cookie name: 96 bits, no collision among a few tabs. */
 const ID_CHARS = 16;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Keeps each transaction in the browser, in a cookie of its own: several tabs can log in at
@@ -266,12 +260,8 @@ export function cookieTransactionStore(
   const now = options.now ?? Date.now;
   const ownName = new RegExp(`^${escapeRegExp(prefix)}[A-Za-z0-9_-]{${ID_CHARS}}$`);
 
-  // Derived on first use: the constructor stays synchronous and a failure surfaces in a call.
-  let key: Promise<CryptoKey> | undefined;
-  const getKey = () => {
-    key ??= deriveKey(secret);
-    return key;
-  };
+  // The cookie name is the additional data: a value moved to another cookie does not open.
+  const seal = sealer(secret, KEY_INFO);
 
   const deleteAttributes = {
     path,
@@ -284,24 +274,8 @@ export function cookieTransactionStore(
   } as const;
 
   async function open(name: string, value: string): Promise<Transaction | undefined> {
-    try {
-      const [version, iv, ciphertext, extra] = value.split('.');
-      if (version !== 'v1' || iv === undefined || ciphertext === undefined || extra !== undefined) {
-        return undefined;
-      }
-      const ivBytes = base64urlDecode(iv);
-      const data = base64urlDecode(ciphertext);
-      if (ivBytes.length !== IV_BYTES || data.length < TAG_BYTES) return undefined;
-      const plaintext = await crypto.subtle.decrypt(
-        { name: 'AES-GCM', iv: ivBytes, additionalData: encoder.encode(name) },
-        await getKey(),
-        data,
-      );
-      return decodeTransaction(decoder.decode(plaintext));
-    } catch {
-      // Not base64url, wrong key, altered, or moved from another cookie name.
-      return undefined;
-    }
+    const json = await seal.open(value, name);
+    return json === undefined ? undefined : decodeTransaction(json);
   }
 
   /** Deletes transaction cookies so that, with one more, there are at most maxTransactions. */
@@ -331,13 +305,7 @@ export function cookieTransactionStore(
       const at = now();
       const stored: Transaction = { ...tx, expiresAt: Math.min(tx.expiresAt, at + ttlMs) };
       const name = prefix + (await cookieId(tx.state));
-      const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-      const ciphertext = await crypto.subtle.encrypt(
-        { name: 'AES-GCM', iv, additionalData: encoder.encode(name) },
-        await getKey(),
-        encoder.encode(encodeTransaction(stored)),
-      );
-      const value = `v1.${base64url(iv)}.${base64url(new Uint8Array(ciphertext))}`;
+      const value = await seal.seal(encodeTransaction(stored), name);
       const attributes: CookieAttributes = {
         httpOnly: true,
         ...deleteAttributes,
@@ -379,19 +347,6 @@ export function cookieTransactionStore(
 /** A short, non-reversible id of a state, for the cookie name. */
 async function cookieId(state: string): Promise<string> {
   return base64url(await sha256(state)).slice(0, ID_CHARS);
-}
-
-async function deriveKey(secret: string): Promise<CryptoKey> {
-  const material = await crypto.subtle.importKey('raw', encoder.encode(secret), 'HKDF', false, [
-    'deriveKey',
-  ]);
-  return crypto.subtle.deriveKey(
-    { name: 'HKDF', hash: 'SHA-256', salt: KEY_SALT, info: encoder.encode(KEY_INFO) },
-    material,
-    { name: 'AES-GCM', length: 256 },
-    false,
-    ['encrypt', 'decrypt'],
-  );
 }
 
 /**

@@ -7,3 +7,4 @@ export * from './encoding.js';
 export * from './errors.js';
 export * from './params.js';
 export * from './pkce.js';
+export * from './seal.js';

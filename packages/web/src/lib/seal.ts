@@ -1,76 +1,11 @@
 /**
- * AES-256-GCM sealing of short strings (the session cookie) with `crypto.subtle`, under keys
- * derived from the application's secret with HKDF-SHA-256 — one key per purpose, so a value
- * sealed for one purpose never opens for another.
- *
- * Format: `v1.<iv>.<ciphertext+tag>`, base64url, with a random 96-bit IV. The additional
- * authenticated data binds a value to where it lives (the cookie name): moved elsewhere, it does
- * not open.
+ * The Web adapter's sealer: @gatehouse/oauth's AES-256-GCM sealer (`crypto.subtle`), one
+ * HKDF-derived key per purpose of the adapter (`gatehouse-web <purpose> v1`).
  */
-import { base64url, base64urlDecode } from '@gatehouse/oauth';
+import { sealer as oauthSealer, type Sealer } from '@gatehouse/oauth';
 
-export interface Sealer {
-  seal(plaintext: string, aad: string): Promise<string>;
-  /** The plaintext, or undefined when the value is malformed, altered, or sealed elsewhere. */
-  open(value: string, aad: string): Promise<string | undefined>;
-}
-
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-/** HKDF salt: fixed (the secret is already high-entropy); the `info` separates the keys. */
-const SALT = new Uint8Array(32);
-const encoder = new TextEncoder();
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
+export type { Sealer };
 
 export function sealer(secret: string, purpose: string): Sealer {
-  // Derived on first use: building the adapter stays cheap and a failure surfaces in a call.
-  let key: Promise<CryptoKey> | undefined;
-  const getKey = () => {
-    key ??= deriveKey(secret, `gatehouse-web ${purpose} v1`);
-    return key;
-  };
-  return {
-    async seal(plaintext, aad) {
-      const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-      const body = await crypto.subtle.encrypt(
-        { name: 'AES-GCM', iv, additionalData: encoder.encode(aad) },
-        await getKey(),
-        encoder.encode(plaintext),
-      );
-      return `v1.${base64url(iv)}.${base64url(new Uint8Array(body))}`;
-    },
-    async open(value, aad) {
-      const [version, iv, body, extra] = value.split('.');
-      if (version !== 'v1' || iv === undefined || body === undefined || extra !== undefined) {
-        return undefined;
-      }
-      try {
-        const ivBytes = base64urlDecode(iv);
-        const data = base64urlDecode(body);
-        if (ivBytes.length !== IV_BYTES || data.length < TAG_BYTES) return undefined;
-        const plain = await crypto.subtle.decrypt(
-          { name: 'AES-GCM', iv: ivBytes, additionalData: encoder.encode(aad) },
-          await getKey(),
-          data,
-        );
-        return UTF8.decode(plain);
-      } catch {
-        // Not base64url, wrong key, altered, moved from another cookie, or not UTF-8.
-        return undefined;
-      }
-    },
-  };
-}
-
-async function deriveKey(secret: string, info: string): Promise<CryptoKey> {
-  const material = await crypto.subtle.importKey('raw', encoder.encode(secret), 'HKDF', false, [
-    'deriveKey',
-  ]);
-  return crypto.subtle.deriveKey(
-    { name: 'HKDF', hash: 'SHA-256', salt: SALT, info: encoder.encode(info) },
-    material,
-    { name: 'AES-GCM', length: 256 },
-    false,
-    ['encrypt', 'decrypt'],
-  );
+  return oauthSealer(secret, `gatehouse-web ${purpose} v1`);
 }
