@@ -11,7 +11,7 @@
  * The measured figure is this process's CPU (`process.cpuUsage()`, all threads) per callback:
  * the relying party's whole callback handling. See bench/README.md.
  */
-import { execFileSync, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import {
   BenchError,
   browserSignIn,
+  buildWorkspace,
   CookieJar,
   ErrorLog,
   HttpClient,
@@ -397,18 +398,7 @@ function reportConcurrency(C, best, names) {
 
 async function main() {
   const opts = options();
-  if (opts.build) {
-    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-    process.stderr.write('building (tsc -b)…\n');
-    try {
-      execFileSync(process.execPath, [tsc, '-b'], { cwd: ROOT, stdio: 'inherit' });
-    } catch {
-      console.error(
-        'tsc -b failed: fix the build, or run with --no-build to use the existing dist/',
-      );
-      process.exit(1);
-    }
-  }
+  if (opts.build) buildWorkspace();
 
   const provider = await startProvider();
   const http = new HttpClient({ maxSockets: 8 });

@@ -11,9 +11,11 @@
  *
  * Both providers get exactly the same client code and request sequence.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 
@@ -556,4 +558,19 @@ export async function freePort() {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** Builds the workspace (`tsc -b`) before a run; exits with a message when the build fails. */
+export function buildWorkspace() {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  process.stderr.write('building (tsc -b)…\n');
+  try {
+    execFileSync(process.execPath, [tsc, '-b'], {
+      cwd: new URL('..', import.meta.url),
+      stdio: 'inherit',
+    });
+  } catch {
+    console.error('tsc -b failed: fix the build, or run with --no-build to use the existing dist/');
+    process.exit(1);
+  }
 }

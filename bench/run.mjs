@@ -12,7 +12,6 @@
  */
 import { execFileSync, fork } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -22,6 +21,7 @@ import {
   authorizeWithSession,
   BenchError,
   browserSignIn,
+  buildWorkspace,
   CookieJar,
   discover,
   ErrorLog,
@@ -648,18 +648,7 @@ function reportPath(path, gh, op, names) {
 
 async function main() {
   const opts = options();
-  if (opts.build) {
-    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-    process.stderr.write('building (tsc -b)…\n');
-    try {
-      execFileSync(process.execPath, [tsc, '-b'], { cwd: ROOT, stdio: 'inherit' });
-    } catch {
-      console.error(
-        'tsc -b failed: fix the build, or run with --no-build to use the existing dist/',
-      );
-      process.exit(1);
-    }
-  }
+  if (opts.build) buildWorkspace();
   if (!existsSync(join(ROOT, 'packages/provider/dist/index.js'))) {
     console.error('packages/provider/dist is missing: run `npx tsc -b` first');
     process.exit(1);
