@@ -130,7 +130,9 @@ export async function createProvider(options: ProviderOptions): Promise<Provider
   }
   const secrets = await createSecrets(secret);
   const now = options.clock ?? Date.now;
-  const keys = await loadKeys(storage.keys, secrets, now);
+  const keys = await loadKeys(storage.keys, secrets, now, {
+    nativeEd25519: config.nativeEd25519,
+  });
   const passwords = options.passwords ?? scryptHasher();
   const engine: Engine = {
     config,

@@ -3,15 +3,17 @@
  * ask for them. Generated at first start, stored with the private part encrypted, all published
  * in the JWKS. Imported keys are cached in memory for the life of the process.
  *
- * Signing runs on synchronous `node:crypto` (`crypto.sign`); a WebCrypto signature is a job on
- * libuv's thread pool and costs about twice the CPU. jose still generates, exports and imports
- * keys, and verifies every JWS.
+ * Signing is synchronous: Ed25519 through libsodium when its binding loads (see `sodium.ts`; half
+ * the CPU of OpenSSL's, same bytes), everything else on `node:crypto` (`crypto.sign`). A WebCrypto
+ * signature is a job on libuv's thread pool and costs about twice the CPU. jose still generates,
+ * exports and imports keys, and verifies every JWS.
  */
 import { createPrivateKey, type JsonWebKey, type KeyObject, sign as nodeSign } from 'node:crypto';
 import { base64url } from '@gatehouse/oauth';
 import { exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import type { KeyStore, SigningAlg, StoredKey } from '../storage/types.js';
 import type { Secrets } from './secrets.js';
+import { type Ed25519Sign, ed25519Signer, loadSodium } from './sodium.js';
 
 export const SIGNING_ALGS: readonly SigningAlg[] = ['EdDSA', 'ES256', 'RS256'];
 
@@ -20,6 +22,16 @@ export interface SigningKey {
   alg: SigningAlg;
   /** The private key (jose's `SignJWT#sign` accepts a KeyObject as well). */
   key: KeyObject;
+  /** For EdDSA keys: the signing function (libsodium or `node:crypto`, see `sodium.ts`). */
+  ed25519?: Ed25519Sign;
+}
+
+/** Which library makes Ed25519 signatures. */
+export type Ed25519Backend = 'libsodium' | 'node:crypto';
+
+export interface LoadKeysOptions {
+  /** Sign Ed25519 with libsodium when its binding loads (default true). */
+  nativeEd25519?: boolean;
 }
 
 export interface KeyManager {
@@ -36,6 +48,8 @@ export interface KeyManager {
   publicKey(kid: string): Promise<CryptoKey | undefined>;
   /** Generates a new active key for `alg`, retiring the previous one. */
   rotate(alg: SigningAlg): Promise<StoredKey>;
+  /** The library that makes this manager's Ed25519 signatures. */
+  readonly ed25519Backend: Ed25519Backend;
 }
 
 async function generate(alg: SigningAlg, secrets: Secrets, now: number): Promise<StoredKey> {
@@ -72,11 +86,11 @@ function fitsAlg(key: KeyObject, alg: SigningAlg): boolean {
   }
 }
 
-/** The JWS signature of `data` with `key` (a private key that `fitsAlg(key, alg)`). */
-function signature(alg: SigningAlg, key: KeyObject, data: Buffer): Buffer {
+/** The JWS signature of `data` with `signer`'s key. */
+function signature({ alg, key, ed25519 }: SigningKey, data: Buffer): Buffer {
   switch (alg) {
     case 'EdDSA':
-      return nodeSign(null, data, key);
+      return ed25519 ? ed25519(data) : nodeSign(null, data, key);
     case 'ES256':
       // JWS wants the raw 64-byte R || S (RFC 7518 §3.4), not DER.
       return nodeSign('sha256', data, { key, dsaEncoding: 'ieee-p1363' });
@@ -97,7 +111,9 @@ export async function loadKeys(
   store: KeyStore,
   secrets: Secrets,
   now: () => number = Date.now,
+  options: LoadKeysOptions = {},
 ): Promise<KeyManager> {
+  const sodium = options.nativeEd25519 === false ? undefined : loadSodium();
   let stored = await store.list();
   for (const alg of SIGNING_ALGS) {
     if (!stored.some((k) => k.alg === alg && k.status === 'active')) {
@@ -127,7 +143,12 @@ export async function loadKeys(
       const current = fresh.get(k.alg);
       // The newest active key of each algorithm signs.
       if (!current || (keys.find((x) => x.kid === current.kid)?.createdAt ?? 0) <= k.createdAt) {
-        fresh.set(k.alg, { kid: k.kid, alg: k.alg, key });
+        fresh.set(k.alg, {
+          kid: k.kid,
+          alg: k.alg,
+          key,
+          ...(k.alg === 'EdDSA' ? { ed25519: ed25519Signer(key, sodium) } : {}),
+        });
       }
     }
     // Swap only once every key has loaded, so a failure leaves the previous keys in place.
@@ -147,15 +168,17 @@ export async function loadKeys(
   return {
     signingKey,
     sign(alg, header, payload) {
-      const { kid, key } = signingKey(alg);
+      const signer = signingKey(alg);
+      const { kid } = signer;
       // `alg` and `kid` lead the header and cannot be overridden by the caller.
       const protectedHeader = { alg, kid, ...header };
       protectedHeader.alg = alg;
       protectedHeader.kid = kid;
       const input = `${json64(protectedHeader)}.${json64(payload)}`;
-      return `${input}.${signature(alg, key, Buffer.from(input, 'latin1')).toString('base64url')}`;
+      return `${input}.${signature(signer, Buffer.from(input, 'latin1')).toString('base64url')}`;
     },
     jwks: () => jwks,
+    ed25519Backend: sodium ? 'libsodium' : 'node:crypto',
     async publicKey(kid) {
       const cached = publicKeys.get(kid);
       if (cached) return cached;

@@ -528,6 +528,7 @@ Gatehouse is running${loaded.demo ? ' (demo)' : ''}.
   Listening   ${server.url}
   Storage     ${storageLabel(config, io)}
   Secret      ${source}
+  Ed25519     ${provider.keys.ed25519Backend}
   Registered  ${clients.length} client${clients.length === 1 ? '' : 's'}, ${users.length} user${users.length === 1 ? '' : 's'}
 ${flow ? demoBanner(flow, loaded, config, io) : ''}
 Press Ctrl+C to stop.
