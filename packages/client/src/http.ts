@@ -21,9 +21,14 @@ export interface HttpOptions {
 
 const DEFAULT_MAX_BYTES = 1_048_576;
 
+/** The one part of `Headers` read from answers: a fetch `Headers`, or node:http's header map. */
+export interface HeaderLookup {
+  get(name: string): string | null;
+}
+
 export interface JsonResponse {
   status: number;
-  headers: Headers;
+  headers: HeaderLookup;
   /** The parsed body, or undefined when it is not JSON. */
   json: unknown;
 }
@@ -85,7 +90,7 @@ export async function requestJson(
 }
 
 /** The body as JSON when it is JSON (by its type, or a body that starts with `{`). */
-function jsonOf(response: { headers: Headers }, text: string): unknown {
+function jsonOf(response: { headers: HeaderLookup }, text: string): unknown {
   const type = response.headers.get('content-type') ?? '';
   if (/^application\/([\w.+-]+\+)?json\b/i.test(type) || text.startsWith('{')) {
     try {

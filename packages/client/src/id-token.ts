@@ -11,7 +11,7 @@ import { base64url, base64urlDecode, timingSafeEqual } from '@gatehouse/oauth';
 import { compactVerify } from 'jose';
 import { ClientError, type IdTokenCheck, IdTokenError } from './errors.js';
 import { type JwksCache, SUPPORTED_ALGORITHMS } from './jwks.js';
-import { loadedNodeRuntime, nodeRuntime, onNode } from './node-runtime.js';
+import { loadedNodeRuntime, nodeRuntime, onNode, type VerifyEd25519 } from './node-runtime.js';
 
 /** What the ID token must say; `issuer` and `clientId` always, the rest when the flow sets it. */
 export interface IdTokenExpectations {
@@ -208,6 +208,8 @@ function parse(idToken: unknown): { header: JoseHeader; claims: Claims } {
 
 /** The signature verifies with one of the keys the provider's set holds for the header. */
 async function verifySignature(idToken: string, header: JoseHeader, jwks: JwksCache) {
+  const native = await nativeEd25519(header, jwks);
+  if (native) return verifyEd25519Natively(idToken, header, jwks, native);
   const candidates = await jwks.keys(header);
   let cause: unknown;
   for (const key of candidates) {
@@ -218,15 +220,57 @@ async function verifySignature(idToken: string, header: JoseHeader, jwks: JwksCa
       cause = error;
     }
   }
+  throw signatureError(header, candidates.length, cause);
+}
+
+function signatureError(header: JoseHeader, candidates: number, cause?: unknown): IdTokenError {
   const named = `alg ${header.alg}${header.kid === undefined ? '' : ` and kid ${show(header.kid)}`}`;
-  throw new IdTokenError(
+  return new IdTokenError(
     'signature',
-    candidates.length === 0
+    candidates === 0
       ? `no key in the provider's key set fits ${named}`
       : `the signature does not verify with the provider's key for ${named}`,
-    { cause },
+    cause === undefined ? {} : { cause },
   );
 }
+
+/** libsodium's Ed25519 check, when this header is Ed25519, the set allows it and it loaded. */
+async function nativeEd25519(
+  header: JoseHeader,
+  jwks: JwksCache,
+): Promise<VerifyEd25519 | undefined> {
+  if ((header.alg !== 'EdDSA' && header.alg !== 'Ed25519') || !jwks.nativeEd25519) return undefined;
+  const node = loadedNodeRuntime() ?? (onNode ? await nodeRuntime() : undefined);
+  return node?.verifyEd25519;
+}
+
+/**
+ * The compact JWS check of jose's `compactVerify`, for Ed25519 through libsodium: the signature
+ * (64 bytes of base64url) over the ASCII bytes of `header.payload`, exactly as the token carries
+ * them. `parse` has already refused `crit`, so no header changes what is signed.
+ */
+async function verifyEd25519Natively(
+  idToken: string,
+  header: JoseHeader,
+  jwks: JwksCache,
+  verify: VerifyEd25519,
+): Promise<void> {
+  const candidates = await jwks.ed25519Keys(header);
+  const dot = idToken.lastIndexOf('.');
+  let signature: Uint8Array;
+  try {
+    signature = base64urlDecode(idToken.slice(dot + 1));
+  } catch (cause) {
+    throw signatureError(header, candidates.length, cause);
+  }
+  const input = ASCII.encode(idToken.slice(0, dot));
+  for (const key of candidates) {
+    if (verify(key, signature, input)) return;
+  }
+  throw signatureError(header, candidates.length);
+}
+
+const ASCII = new TextEncoder();
 
 function fail(check: IdTokenCheck, message: string): never {
   throw new IdTokenError(check, message);
@@ -413,7 +457,7 @@ export async function validateIdToken(
   if (!expected.algorithms.has(header.alg)) {
     fail('alg', `alg ${show(header.alg)} is not allowed (${[...expected.algorithms].join(', ')})`);
   }
-  // compactVerify checks exactly the bytes `claims` was parsed from.
+  // The signature is checked over exactly the bytes `claims` was parsed from.
   await verifySignature(idToken, header, keys);
   const context: Context = {
     expect: expected,

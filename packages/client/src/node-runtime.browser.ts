@@ -3,9 +3,9 @@
  * webpack, esbuild, Rollup's node-resolve): no Node fast paths, and not a single `node:`
  * specifier in a browser bundle. Same exports, always the Web-standard paths.
  */
-import type { Send, SendResult } from './node-runtime.js';
+import type { Send, SendResult, VerifyEd25519 } from './node-runtime.js';
 
-export type { Send, SendResult };
+export type { Send, SendResult, VerifyEd25519 };
 
 /** The request did not complete (response body included) within its time. */
 export class SendTimeout extends Error {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formPost, type HttpOptions, requestJson } from './http.js';
 import { defaultSend, loadedNodeRuntime, nodeRuntime, onNode } from './node-runtime.js';
@@ -111,5 +112,57 @@ describe('requestJson over node:http: answers', () => {
     const first = await requestJson(route.url, {}, options(), 'x', 'par_failed');
     const second = await requestJson(route.url, {}, options(), 'x', 'par_failed');
     expect((second.json as { port: number }).port).toBe((first.json as { port: number }).port);
+  });
+});
+
+describe('Ed25519 through libsodium', () => {
+  it('checks Ed25519 with libsodium (sodium-native is installed here), as Web Crypto does', async () => {
+    const verify = (await nodeRuntime())?.verifyEd25519;
+    expect(verify).toBeTypeOf('function');
+    const pair = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, [
+      'sign',
+      'verify',
+    ])) as CryptoKeyPair;
+    const other = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, [
+      'sign',
+      'verify',
+    ])) as CryptoKeyPair;
+    const raw = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
+    const otherRaw = new Uint8Array(await crypto.subtle.exportKey('raw', other.publicKey));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 600 }),
+        fc.constantFrom('valid', 'signature bit', 'message bit', 'other key', 'short', 'long'),
+        fc.nat(),
+        async (message, change, at) => {
+          let signature = new Uint8Array(
+            await crypto.subtle.sign('Ed25519', pair.privateKey, message),
+          );
+          let data = message;
+          let key = raw;
+          let webKey = pair.publicKey;
+          if (change === 'signature bit') {
+            signature = signature.slice();
+            signature[at % 64]! ^= 1 << (at % 8);
+          } else if (change === 'message bit' && message.length > 0) {
+            data = message.slice();
+            data[at % message.length]! ^= 1 << (at % 8);
+          } else if (change === 'other key') {
+            key = otherRaw;
+            webKey = other.publicKey;
+          } else if (change === 'short') {
+            signature = signature.subarray(0, 63);
+          } else if (change === 'long') {
+            signature = new Uint8Array([...signature, 0]);
+          }
+          const web = await crypto.subtle.verify('Ed25519', webKey, signature, data);
+          expect(verify!(key, signature, data)).toBe(web);
+          if (change === 'valid') expect(web).toBe(true);
+        },
+      ),
+      { numRuns: 400 },
+    );
+    // A key of the wrong length is no key: false, not an exception.
+    expect(verify!(raw.subarray(0, 31), new Uint8Array(64), new Uint8Array(1))).toBe(false);
   });
 });
