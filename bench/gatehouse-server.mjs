@@ -95,6 +95,6 @@ process.send?.({
   type: 'ready',
   issuer,
   name: 'Gatehouse',
-  detail: `${dbPath ? `SQLite (${dbPath})` : 'memory'}, startServer`,
+  detail: `${dbPath ? `SQLite (${dbPath})` : 'memory'}, startServer, ${process.env.GATEHOUSE_BENCH_ACCESS_TOKENS ?? 'jwt'} access tokens, Ed25519 by ${provider.keys.ed25519Backend}`,
   pid: process.pid,
 });

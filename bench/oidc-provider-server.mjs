@@ -28,6 +28,8 @@ await new Promise((resolve, reject) => {
 const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
 const issuer = `http://127.0.0.1:${port}`;
 
+const accessTokens = process.env.GATEHOUSE_BENCH_OP_ACCESS_TOKENS ?? 'opaque';
+
 const provider = new Provider(issuer, {
   clients: [
     {
@@ -45,7 +47,25 @@ const provider = new Provider(issuer, {
   // PKCE for every client (the default only requires it for public clients); S256 is the only
   // method v9 accepts.
   pkce: { required: () => true },
-  features: { devInteractions: { enabled: true } },
+  features: {
+    devInteractions: { enabled: true },
+    // --oidc-provider-access-tokens=jwt (run.mjs): RFC 9068 JWT access tokens signed EdDSA, like
+    // Gatehouse's default (oidc-provider issues them for a resource server; here the issuer).
+    ...(accessTokens === 'jwt'
+      ? {
+          resourceIndicators: {
+            enabled: true,
+            defaultResource: () => issuer,
+            useGrantedResource: () => true,
+            getResourceServerInfo: () => ({
+              scope: 'openid',
+              accessTokenFormat: 'jwt',
+              jwt: { sign: { alg: 'EdDSA' } },
+            }),
+          },
+        }
+      : {}),
+  },
   // The default lifetimes, written out (the defaults print a notice when first used).
   ttl: {
     AccessToken: 3600,
@@ -82,7 +102,7 @@ process.send?.({
   type: 'ready',
   issuer,
   name: 'oidc-provider',
-  detail: `oidc-provider ${version}, in-memory adapter, devInteractions`,
+  detail: `oidc-provider ${version}, in-memory adapter, devInteractions, ${accessTokens} access tokens`,
   version,
   pid: process.pid,
 });

@@ -2,7 +2,7 @@
 /**
  * Gatehouse vs oidc-provider: server CPU per signed-in login and per code exchange.
  *
- *   node bench/run.mjs            # 2000 operations per path per provider, best of 2 rounds
+ *   node bench/run.mjs            # 2000 operations per path per provider, best of 4 rounds
  *   node bench/run.mjs --quick    # 300 operations
  *   node bench/run.mjs --profile  # V8 CPU profiles of the servers instead of figures
  *   node bench/run.mjs --help
@@ -79,7 +79,7 @@ const HELP = `usage: node bench/run.mjs [options]
   -c, --concurrency N   concurrent clients (default 8)
   --browsers N          browser sessions signed in per phase (default 32, rounded up to a
                         multiple of the concurrency); each client rotates over its own
-  --rounds N            rounds (default 2); the round with the lower server CPU/op is reported
+  --rounds N            rounds (default 4); the round with the lowest server CPU/op is reported
   --batch N             path (b): codes produced per batch before timing their exchange (default 200)
   --max-seconds N       time limit of one phase (default 300; --quick 120)
   --paths a,b           which paths to run: login,token (default both)
@@ -89,8 +89,10 @@ const HELP = `usage: node bench/run.mjs [options]
                         figures of a profiled run are inflated and not written to latest.json
   --profile-interval US sampling interval of --profile in µs (default 200)
   --top N               hotspots listed per profile (default 25)
-  --gatehouse-access-tokens=jwt|opaque Gatehouse's access token format (default jwt; oidc-provider's
-                                      default is opaque, for a like-for-like run)
+  --gatehouse-access-tokens=jwt|opaque Gatehouse's access token format (default jwt, its default)
+  --oidc-provider-access-tokens=opaque|jwt oidc-provider's (default opaque, its default; jwt turns
+                                      on its resourceIndicators feature with RFC 9068 JWT access
+                                      tokens signed EdDSA, like Gatehouse's default)
   --gatehouse-node-args="FLAGS"       extra node flags for one child, for experiments, e.g.
   --oidc-provider-node-args="FLAGS"   --gatehouse-node-args="--max-semi-space-size=16" (note the =)
   --no-build            do not run \`tsc -b\` first
@@ -117,6 +119,7 @@ function options() {
         'no-build': { type: 'boolean', default: false },
         'gatehouse-node-args': { type: 'string', default: '' },
         'gatehouse-access-tokens': { type: 'string', default: 'jwt' },
+        'oidc-provider-access-tokens': { type: 'string', default: 'opaque' },
         'oidc-provider-node-args': { type: 'string', default: '' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -126,12 +129,16 @@ function options() {
     process.exit(2);
   }
   const { values } = parsed;
-  if (!['jwt', 'opaque'].includes(values['gatehouse-access-tokens'])) {
-    console.error('--gatehouse-access-tokens takes jwt or opaque');
-    process.exit(2);
+  for (const name of ['gatehouse-access-tokens', 'oidc-provider-access-tokens']) {
+    if (!['jwt', 'opaque'].includes(values[name])) {
+      console.error(`--${name} takes jwt or opaque`);
+      process.exit(2);
+    }
   }
-  // Read by bench/gatehouse-server.mjs (the forked child inherits the environment).
+  // Read by bench/gatehouse-server.mjs and bench/oidc-provider-server.mjs (the forked children
+  // inherit the environment).
   process.env.GATEHOUSE_BENCH_ACCESS_TOKENS = values['gatehouse-access-tokens'];
+  process.env.GATEHOUSE_BENCH_OP_ACCESS_TOKENS = values['oidc-provider-access-tokens'];
   if (values.help) {
     console.log(HELP);
     process.exit(0);
@@ -169,7 +176,7 @@ function options() {
     warmup: int('warmup', values.warmup ?? (quick ? 200 : 1000), 0),
     concurrency: int('concurrency', values.concurrency),
     browsers: int('browsers', values.browsers),
-    rounds: int('rounds', values.rounds ?? (values.profile ? 1 : 2)),
+    rounds: int('rounds', values.rounds ?? (values.profile ? 1 : 4)),
     batch: int('batch', values.batch),
     maxSeconds: int('max-seconds', values['max-seconds'] ?? (quick ? 120 : 300)),
     paths,
@@ -585,6 +592,23 @@ function ratio(a, b) {
   return a !== null && b !== null && b > 0 ? Math.round((a / b) * 1000) / 1000 : null;
 }
 
+/** Gatehouse ÷ oidc-provider server CPU per operation, for each round both ran. */
+function pairedRatios(gatehouse = [], oidcProvider = []) {
+  const out = [];
+  for (const gh of gatehouse) {
+    const op = oidcProvider.find((r) => r.round === gh.round);
+    if (gh.serverCpuUsPerOp && op?.serverCpuUsPerOp)
+      out.push(gh.serverCpuUsPerOp / op.serverCpuUsPerOp);
+  }
+  return out;
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 function reportPath(path, gh, op, names) {
   const P = PATHS[path];
   const rows = [
@@ -699,6 +723,7 @@ async function main() {
     if (opts.profile)
       console.log('PROFILE MODE: the V8 profiler runs in the servers; figures are inflated.');
     for (const s of servers) {
+      console.log(`${names[s.key]}: ${s.ready.detail}`);
       const args = opts.nodeArgs[s.key];
       if (args.length > 0) console.log(`NOTE: ${names[s.key]} runs with node ${args.join(' ')}`);
     }
@@ -754,10 +779,19 @@ async function main() {
         names,
       );
       console.log(text);
+      // The same ratio round by round (the two providers measured back to back): its spread shows
+      // how much the machine moved while the bench ran.
+      const paired = pairedRatios(results[path].gatehouse, results[path].oidcProvider);
+      if (paired.length > 1) {
+        console.log(
+          `server CPU ratio round by round: ${paired.map((r) => r.toFixed(3)).join(', ')} (median ${median(paired).toFixed(3)})`,
+        );
+      }
       report.paths[path] = {
         title: PATHS[path].title,
         best,
         ratiosGatehouseOverOidcProvider: ratios,
+        pairedRatios: paired,
         meetsTarget,
         rounds: results[path],
       };
