@@ -396,6 +396,8 @@ export class JwksCache {
   #pending: Promise<KeySet> | undefined;
   /** Imported keys, per stored key (so per kid) and algorithm; dropped with the set they are of. */
   #imported = new WeakMap<StoredKey, Map<string, Promise<CryptoKey | undefined>>>();
+  /** The keys that fit each (alg, kid), per key set. */
+  #fits = new WeakMap<KeySet, Map<string, readonly StoredKey[]>>();
   /** Raw Ed25519 public keys, per stored key; null when `x` is not one. */
   #rawKeys = new WeakMap<StoredKey, Uint8Array | null>();
 
@@ -451,13 +453,36 @@ export class JwksCache {
     fit: AlgorithmFit,
   ): Promise<readonly StoredKey[]> {
     let set = await this.#current();
-    let found = set.keys.filter((key) => fits(key, fit, header.kid));
+    let found = this.#fitting(set, header, fit);
     if (found.length === 0 && (this.#pending || this.#mayFetch())) {
       set = await this.#refresh();
-      found = set.keys.filter((key) => fits(key, fit, header.kid));
+      found = this.#fitting(set, header, fit);
     }
     // No key, and the last fetch failed: that failure is the likelier story.
     if (found.length === 0 && this.#error) throw this.#error;
+    return found;
+  }
+
+  /** The keys of `set` that fit the header, worked out once per set, algorithm and kid. */
+  #fitting(
+    set: KeySet,
+    header: { alg: string; kid?: string },
+    fit: AlgorithmFit,
+  ): readonly StoredKey[] {
+    let bySet = this.#fits.get(set);
+    if (!bySet) {
+      bySet = new Map();
+      this.#fits.set(set, bySet);
+    }
+    // A kid is a string (the token parser checks), so this key names one (alg, kid) pair.
+    const key = header.kid === undefined ? header.alg : `${header.alg} ${header.kid}`;
+    let found = bySet.get(key);
+    if (!found) {
+      found = set.keys.filter((stored) => fits(stored, fit, header.kid));
+      // Bounded: tokens naming made-up kids must not grow this without end.
+      if (bySet.size >= 32) bySet.clear();
+      bySet.set(key, found);
+    }
     return found;
   }
 

@@ -36,6 +36,8 @@ describe('the runtime', () => {
     for (const alg of ['SHA-256', 'SHA-512'] as const) {
       const web = new Uint8Array(await crypto.subtle.digest(alg, data));
       expect(new Uint8Array(node.digest(alg, data))).toEqual(web);
+      // A string is hashed as its UTF-8 bytes.
+      expect(new Uint8Array(node.digest(alg, 'an access token, é'))).toEqual(web);
     }
   });
 });
@@ -157,6 +159,8 @@ describe('Ed25519 through libsodium', () => {
           }
           const web = await crypto.subtle.verify('Ed25519', webKey, signature, data);
           expect(verify!(key, signature, data)).toBe(web);
+          // The same bytes given as a string of code points below 256 (a JWS signing input).
+          expect(verify!(key, signature, String.fromCharCode(...data))).toBe(web);
           if (change === 'valid') expect(web).toBe(true);
         },
       ),

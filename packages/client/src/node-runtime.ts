@@ -72,23 +72,30 @@ interface NodeHttp {
   ): NodeClientRequest;
 }
 interface NodeCrypto {
-  createHash(algorithm: string): { update(data: Uint8Array): { digest(): Uint8Array } };
+  hash(algorithm: string, data: string | Uint8Array, outputEncoding: 'buffer'): Uint8Array;
+}
+interface NodeBuffer {
+  Buffer: { from(text: string, encoding: 'latin1'): Uint8Array };
 }
 
 interface SodiumVerify {
   crypto_sign_verify_detached(signature: Uint8Array, message: Uint8Array, key: Uint8Array): boolean;
 }
 
-/** Whether `signature` is a valid Ed25519 signature of `data` by the 32-byte `publicKey`. */
+/**
+ * Whether `signature` is a valid Ed25519 signature by the 32-byte `publicKey` of `data`: bytes, or
+ * a string of code points below 256 taken one byte each (a JWS signing input is ASCII).
+ */
 export type VerifyEd25519 = (
   publicKey: Uint8Array,
   signature: Uint8Array,
-  data: Uint8Array,
+  data: Uint8Array | string,
 ) => boolean;
 
 interface NodeRuntime {
   send: Send;
-  digest(algorithm: 'SHA-256' | 'SHA-512', data: Uint8Array): Uint8Array;
+  /** The digest of `data`; a string is hashed as UTF-8. */
+  digest(algorithm: 'SHA-256' | 'SHA-512', data: Uint8Array | string): Uint8Array;
   /** libsodium's Ed25519 check; absent when sodium-native is not installed or does not load. */
   verifyEd25519?: VerifyEd25519;
 }
@@ -111,6 +118,7 @@ export const onNode: boolean = (() => {
 const HTTP = 'node:http';
 const HTTPS = 'node:https';
 const CRYPTO = 'node:crypto';
+const BUFFER = 'node:buffer';
 const SODIUM = 'sodium-native';
 
 let runtime: Promise<NodeRuntime | undefined> | undefined;
@@ -134,16 +142,17 @@ export function loadedNodeRuntime(): NodeRuntime | undefined {
 
 async function load(): Promise<NodeRuntime | undefined> {
   try {
-    const [http, https, crypto] = (await Promise.all([
+    const [http, https, crypto, buffer] = (await Promise.all([
       import(/* webpackIgnore: true */ /* @vite-ignore */ HTTP),
       import(/* webpackIgnore: true */ /* @vite-ignore */ HTTPS),
       import(/* webpackIgnore: true */ /* @vite-ignore */ CRYPTO),
-    ])) as [NodeHttp, NodeHttp, NodeCrypto];
+      import(/* webpackIgnore: true */ /* @vite-ignore */ BUFFER),
+    ])) as [NodeHttp, NodeHttp, NodeCrypto, NodeBuffer];
     const algorithms = { 'SHA-256': 'sha256', 'SHA-512': 'sha512' } as const;
-    const verifyEd25519 = await sodiumVerify();
+    const verifyEd25519 = await sodiumVerify(buffer);
     return {
       send: sender(http, https),
-      digest: (algorithm, data) => crypto.createHash(algorithms[algorithm]).update(data).digest(),
+      digest: (algorithm, data) => crypto.hash(algorithms[algorithm], data, 'buffer'),
       ...(verifyEd25519 ? { verifyEd25519 } : {}),
     };
   } catch {
@@ -152,7 +161,7 @@ async function load(): Promise<NodeRuntime | undefined> {
 }
 
 /** libsodium's Ed25519 check, or undefined when sodium-native is not installed or fails to load. */
-async function sodiumVerify(): Promise<VerifyEd25519 | undefined> {
+async function sodiumVerify({ Buffer }: NodeBuffer): Promise<VerifyEd25519 | undefined> {
   let sodium: SodiumVerify;
   try {
     const module = (await import(/* webpackIgnore: true */ /* @vite-ignore */ SODIUM)) as {
@@ -167,7 +176,11 @@ async function sodiumVerify(): Promise<VerifyEd25519 | undefined> {
   return (publicKey, signature, data) =>
     publicKey.length === 32 &&
     signature.length === 64 &&
-    sodium.crypto_sign_verify_detached(signature, data, publicKey);
+    sodium.crypto_sign_verify_detached(
+      signature,
+      typeof data === 'string' ? Buffer.from(data, 'latin1') : data,
+      publicKey,
+    );
 }
 
 /**

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   base64url,
@@ -30,6 +31,22 @@ describe('base64url', () => {
     expect(() => base64urlDecode('Zm9vY')).toThrow(TypeError);
     expect(isBase64url('')).toBe(false);
     expect(isBase64url('abc-_')).toBe(true);
+  });
+  it('decodes every length of every byte string as Node does, and refuses any foreign character', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 100 }), fc.nat(), fc.string(), (bytes, at, junk) => {
+        const text = Buffer.from(bytes).toString('base64url');
+        expect(base64urlDecode(text)).toEqual(new Uint8Array(bytes));
+        // One character that is not in the base64url alphabet, anywhere, makes it throw.
+        const foreign = [...junk].find((ch) => !/[A-Za-z0-9_-]/.test(ch)) ?? '=';
+        const i = text.length === 0 ? 0 : at % text.length;
+        const spoiled = text.slice(0, i) + foreign + text.slice(i + 1);
+        if (spoiled.length % 4 !== 1) expect(() => base64urlDecode(spoiled)).toThrow(TypeError);
+      }),
+      { numRuns: 500 },
+    );
+    expect(() => base64urlDecode('Zm9\u00e9')).toThrow(TypeError);
+    expect(() => base64urlDecode('Zm9v\u0100AAA')).toThrow(TypeError);
   });
 });
 
