@@ -13,7 +13,7 @@ import { base64url } from '@gatehouse/oauth';
 import { exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import type { KeyStore, SigningAlg, StoredKey } from '../storage/types.js';
 import type { Secrets } from './secrets.js';
-import { type Ed25519Sign, ed25519Signer, loadSodium } from './sodium.js';
+import { ed25519Signer, loadSodium, type SodiumSign } from './sodium.js';
 
 export const SIGNING_ALGS: readonly SigningAlg[] = ['EdDSA', 'ES256', 'RS256'];
 
@@ -22,8 +22,8 @@ export interface SigningKey {
   alg: SigningAlg;
   /** The private key (jose's `SignJWT#sign` accepts a KeyObject as well). */
   key: KeyObject;
-  /** For EdDSA keys: the signing function (libsodium or `node:crypto`, see `sodium.ts`). */
-  ed25519?: Ed25519Sign;
+  /** The JWS signature of the signing input (for EdDSA, libsodium's or node:crypto's). */
+  signature: (data: Buffer) => Buffer;
 }
 
 /** Which library makes Ed25519 signatures. */
@@ -86,17 +86,21 @@ function fitsAlg(key: KeyObject, alg: SigningAlg): boolean {
   }
 }
 
-/** The JWS signature of `data` with `signer`'s key. */
-function signature({ alg, key, ed25519 }: SigningKey, data: Buffer): Buffer {
+/** The JWS signing function of `key` (a private key that `fitsAlg(key, alg)`). */
+function signatureOf(
+  alg: SigningAlg,
+  key: KeyObject,
+  sodium: SodiumSign | undefined,
+): (data: Buffer) => Buffer {
   switch (alg) {
     case 'EdDSA':
-      return ed25519 ? ed25519(data) : nodeSign(null, data, key);
+      return ed25519Signer(key, sodium);
     case 'ES256':
       // JWS wants the raw 64-byte R || S (RFC 7518 §3.4), not DER.
-      return nodeSign('sha256', data, { key, dsaEncoding: 'ieee-p1363' });
+      return (data) => nodeSign('sha256', data, { key, dsaEncoding: 'ieee-p1363' });
     case 'RS256':
       // RSASSA-PKCS1-v1_5, the default padding for an `rsa` key.
-      return nodeSign('sha256', data, key);
+      return (data) => nodeSign('sha256', data, key);
   }
 }
 
@@ -127,7 +131,7 @@ export async function loadKeys(
   let jwks: { keys: JWK[] } = { keys: [] };
 
   async function index(keys: StoredKey[]): Promise<void> {
-    const fresh = new Map<SigningAlg, SigningKey>();
+    const fresh = new Map<SigningAlg, Omit<SigningKey, 'signature'>>();
     for (const k of keys) {
       if (k.status !== 'active') continue;
       let privateJwk: JWK;
@@ -143,17 +147,16 @@ export async function loadKeys(
       const current = fresh.get(k.alg);
       // The newest active key of each algorithm signs.
       if (!current || (keys.find((x) => x.kid === current.kid)?.createdAt ?? 0) <= k.createdAt) {
-        fresh.set(k.alg, {
-          kid: k.kid,
-          alg: k.alg,
-          key,
-          ...(k.alg === 'EdDSA' ? { ed25519: ed25519Signer(key, sodium) } : {}),
-        });
+        fresh.set(k.alg, { kid: k.kid, alg: k.alg, key });
       }
     }
+    // Signing functions only for the keys that sign (libsodium copies each such key once).
+    const signers = [...fresh].map(
+      ([alg, k]) => [alg, { ...k, signature: signatureOf(alg, k.key, sodium) }] as const,
+    );
     // Swap only once every key has loaded, so a failure leaves the previous keys in place.
     active.clear();
-    for (const [alg, key] of fresh) active.set(alg, key);
+    for (const [alg, k] of signers) active.set(alg, k);
     publicKeys.clear();
     jwks = { keys: keys.map((k) => k.publicJwk as JWK) };
   }
@@ -168,14 +171,13 @@ export async function loadKeys(
   return {
     signingKey,
     sign(alg, header, payload) {
-      const signer = signingKey(alg);
-      const { kid } = signer;
+      const { kid, signature } = signingKey(alg);
       // `alg` and `kid` lead the header and cannot be overridden by the caller.
       const protectedHeader = { alg, kid, ...header };
       protectedHeader.alg = alg;
       protectedHeader.kid = kid;
       const input = `${json64(protectedHeader)}.${json64(payload)}`;
-      return `${input}.${signature(signer, Buffer.from(input, 'latin1')).toString('base64url')}`;
+      return `${input}.${signature(Buffer.from(input, 'latin1')).toString('base64url')}`;
     },
     jwks: () => jwks,
     ed25519Backend: sodium ? 'libsodium' : 'node:crypto',
