@@ -103,6 +103,78 @@ describe('sqlite storage', () => {
     }
   });
 
+  it('sweeps expired codes without an expiry index, and never a live one', async () => {
+    const path = tempDb();
+    const storage = sqliteStorage(path);
+    try {
+      // Saved in this order; `late-first` outlives the two saved after it.
+      await storage.codes.save(code('early', { expiresAt: T + 1000 }));
+      await storage.codes.save(code('late-first', { expiresAt: T + 5000 }));
+      await storage.codes.save(code('early-after', { expiresAt: T + 2000 }));
+      await storage.codes.save(code('live', { expiresAt: T + 9000 }));
+
+      await storage.sweep(T + 3000);
+      // Gone: the expired code saved before the first live one.
+      expect(await storage.codes.consume('early', T)).toEqual({ status: 'missing' });
+      // Kept: everything from the first live code on, `early-after` included, though expired...
+      expect((await storage.codes.consume('early-after', T)).status).toBe('ok');
+      // ...which is refused all along at any time after its expiry.
+      await storage.codes.save(code('early-after-2', { expiresAt: T + 2000 }));
+      expect(await storage.codes.consume('early-after-2', T + 3000)).toEqual({
+        status: 'missing',
+      });
+      expect((await storage.codes.consume('late-first', T + 3000)).status).toBe('ok');
+      expect((await storage.codes.consume('live', T + 3000)).status).toBe('ok');
+
+      // Once the older code has expired too, everything expired goes; nothing live is touched.
+      await storage.codes.save(code('newest', { expiresAt: T + 20_000 }));
+      await storage.sweep(T + 10_000);
+      for (const id of ['late-first', 'early-after', 'early-after-2', 'live']) {
+        expect(await storage.codes.consume(id, T)).toEqual({ status: 'missing' });
+      }
+      expect((await storage.codes.consume('newest', T + 10_000)).status).toBe('ok');
+
+      // With no live code left, the sweep empties the table.
+      await storage.sweep(T + 30_000);
+      expect(await storage.codes.consume('newest', T)).toEqual({ status: 'missing' });
+    } finally {
+      await storage.close();
+    }
+
+    // The index that only the sweep used is gone.
+    const db = retainNativeHandle(new Database(path));
+    try {
+      expect(
+        retainNativeHandle(
+          db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'codes'"),
+        )
+          .pluck()
+          .all(),
+      ).toEqual(['sqlite_autoindex_codes_1']);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('sweeps with many codes in any order of expiry, keeping every live one', async () => {
+    const storage = sqliteStorage(tempDb());
+    try {
+      // Lifetimes that go up and down, as when the code TTL is changed between restarts.
+      const expiries = Array.from({ length: 300 }, (_, i) => T + ((i * 7919) % 1000) + 1);
+      for (const [i, expiresAt] of expiries.entries()) {
+        await storage.codes.save(code(`c${i}`, { expiresAt }));
+      }
+      const sweepAt = T + 500;
+      await storage.sweep(sweepAt);
+      for (const [i, expiresAt] of expiries.entries()) {
+        const status = (await storage.codes.consume(`c${i}`, sweepAt)).status;
+        expect(status).toBe(expiresAt > sweepAt ? 'ok' : 'missing');
+      }
+    } finally {
+      await storage.close();
+    }
+  });
+
   it('refuses a database written by a newer schema version', () => {
     const path = tempDb();
     const db = retainNativeHandle(new Database(path));

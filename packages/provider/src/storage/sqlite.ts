@@ -153,6 +153,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX codes_expires_at ON codes (expires_at);
     `,
   },
+  {
+    // Every code saved wrote three b-trees (the table, the key, the expiry index), and only the
+    // sweep read the expiry index. Codes are appended in time order, so the sweep now deletes
+    // the expired prefix in rowid order instead (see `sweepCodes`): one b-tree less per code.
+    version: 4,
+    sql: 'DROP INDEX codes_expires_at;',
+  },
 ];
 
 /** The schema version this adapter writes. */
@@ -288,6 +295,11 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
   try {
     db.exec('PRAGMA journal_mode = WAL');
     db.exec('PRAGMA synchronous = NORMAL');
+    // Checkpoint every 10 000 WAL pages (~40 MB) instead of SQLite's 1000: each checkpoint
+    // writes every page changed since the last one back to the database file and syncs it, so
+    // a page that changes on every sign-in is written back a tenth as often. Measured with the
+    // code table alone: about a third less CPU per code saved (docs/performance.md).
+    db.exec('PRAGMA wal_autocheckpoint = 10000');
     db.exec('PRAGMA foreign_keys = ON');
     migrate(db);
   } catch (error) {
@@ -426,8 +438,13 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
          RETURNING 1`,
     ).pluck(),
 
+    // The first code still alive, in the order codes were saved (see `sweepCodes`).
+    codeFirstAlive: prepare<[number], number>(
+      'SELECT rowid FROM codes WHERE expires_at > ? ORDER BY rowid LIMIT 1',
+    ).pluck(),
+    codeSweepBefore: prepare<[number]>('DELETE FROM codes WHERE rowid < ?'),
+    codeSweepAll: prepare<[number]>('DELETE FROM codes WHERE expires_at <= ?'),
     sweep: [
-      'DELETE FROM codes WHERE expires_at <= ?',
       'DELETE FROM refresh_tokens WHERE expires_at <= ?',
       'DELETE FROM sessions WHERE expires_at <= ?',
       'DELETE FROM interactions WHERE expires_at <= ?',
@@ -439,7 +456,22 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
     ].map((sql) => prepare<[number]>(sql)),
   };
 
+  /**
+   * Expired codes, without an index on `expires_at`: rowids grow with every code saved, and
+   * every code lives the same `ttl.authorizationCode`, so the expired codes are the oldest rows.
+   * The scan stops at the first live code and everything before it goes. A code that expires
+   * before an older one (the TTL was lowered, or the clock stepped back) stays until that older
+   * one expires too, at most one code lifetime later; it is refused all along, since reads and
+   * consumes check `expires_at`.
+   */
+  function sweepCodes(now: number): void {
+    const firstAlive = q.codeFirstAlive.get(now);
+    if (firstAlive === undefined) q.codeSweepAll.run(now);
+    else q.codeSweepBefore.run(firstAlive);
+  }
+
   const sweep = db.transaction((now: number) => {
+    sweepCodes(now);
     for (const statement of q.sweep) statement.run(now);
   });
 
@@ -633,7 +665,9 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
       },
     },
     async sweep(now) {
-      sweep(now);
+      // IMMEDIATE: the write lock comes first. The sweep reads before it deletes, and a read
+      // transaction that another process overtakes could not be upgraded to a write.
+      sweep.immediate(now);
     },
     async close() {
       if (db.open) db.close();
