@@ -30,6 +30,27 @@ export const USERNAME = 'bench-user';
 export const PASSWORD = 'bench-password-correct-horse';
 export const SCOPE = 'openid';
 
+/**
+ * The bench client as Gatehouse's configuration registers it (gatehouse-server.mjs, engine.mjs),
+ * with the bench user.
+ */
+export const GATEHOUSE_CLIENTS_AND_USERS = {
+  clients: [
+    {
+      client_id: CLIENT_ID,
+      type: 'web',
+      client_secret: CLIENT_SECRET,
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: 'EdDSA',
+      grant_types: ['authorization_code'],
+      redirect_uris: [REDIRECT_URI],
+      // The same plain authorization request as oidc-provider's client (no JAR on either side).
+      require_signed_request_object: false,
+    },
+  ],
+  users: [{ username: USERNAME, password: PASSWORD }],
+};
+
 // ---------------------------------------------------------------------------------------------
 // HTTP client: node:http with a keep-alive agent (lighter on the shared CPU than fetch/undici).
 

@@ -30,7 +30,7 @@ import {
   buildWorkspace,
   CLIENT_ID,
   CLIENT_SECRET,
-  PASSWORD,
+  GATEHOUSE_CLIENTS_AND_USERS,
   REDIRECT_URI,
   USERNAME,
 } from './client.mjs';
@@ -95,19 +95,7 @@ const provider = await createProvider({
   config: {
     issuer: ISSUER,
     storage: { sqlite: join(dir, 'gh.db') },
-    clients: [
-      {
-        client_id: CLIENT_ID,
-        type: 'web',
-        client_secret: CLIENT_SECRET,
-        token_endpoint_auth_method: 'client_secret_basic',
-        id_token_signed_response_alg: 'EdDSA',
-        grant_types: ['authorization_code'],
-        redirect_uris: [REDIRECT_URI],
-        require_signed_request_object: false,
-      },
-    ],
-    users: [{ username: USERNAME, password: PASSWORD }],
+    ...GATEHOUSE_CLIENTS_AND_USERS,
     accessTokenFormat: opts.accessTokens,
   },
   secret: randomBytes(32).toString('base64url'),

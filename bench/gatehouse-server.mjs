@@ -9,15 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import {
-  CLIENT_ID,
-  CLIENT_SECRET,
-  freePort,
-  PASSWORD,
-  REDIRECT_URI,
-  serveBenchIpc,
-  USERNAME,
-} from './client.mjs';
+import { freePort, GATEHOUSE_CLIENTS_AND_USERS, serveBenchIpc } from './client.mjs';
 
 const dir = process.argv[2];
 if (!dir) throw new Error('usage: gatehouse-server.mjs <database directory> | --memory');
@@ -36,20 +28,7 @@ async function start() {
     config: {
       issuer,
       storage: dbPath ? { sqlite: dbPath } : { memory: true },
-      clients: [
-        {
-          client_id: CLIENT_ID,
-          type: 'web',
-          client_secret: CLIENT_SECRET,
-          token_endpoint_auth_method: 'client_secret_basic',
-          id_token_signed_response_alg: 'EdDSA',
-          grant_types: ['authorization_code'],
-          redirect_uris: [REDIRECT_URI],
-          // The same plain authorization request as oidc-provider's client (no JAR on either side).
-          require_signed_request_object: false,
-        },
-      ],
-      users: [{ username: USERNAME, password: PASSWORD }],
+      ...GATEHOUSE_CLIENTS_AND_USERS,
       // --gatehouse-access-tokens (run.mjs): `jwt` (the default) or `opaque`.
       accessTokenFormat: process.env.GATEHOUSE_BENCH_ACCESS_TOKENS ?? 'jwt',
     },
