@@ -156,7 +156,7 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     // Every code saved wrote three b-trees (the table, the key, the expiry index), and only the
     // sweep read the expiry index. Codes are appended in time order, so the sweep now deletes
-    // the expired prefix in rowid order instead (see `sweepCodes`): one b-tree less per code.
+    // the expired prefix in rowid order instead (see `sweep`): one b-tree less per code.
     version: 4,
     sql: 'DROP INDEX codes_expires_at;',
   },
@@ -438,13 +438,16 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
          RETURNING 1`,
     ).pluck(),
 
-    // The first code still alive, in the order codes were saved (see `sweepCodes`).
-    codeFirstAlive: prepare<[number], number>(
-      'SELECT rowid FROM codes WHERE expires_at > ? ORDER BY rowid LIMIT 1',
-    ).pluck(),
-    codeSweepBefore: prepare<[number]>('DELETE FROM codes WHERE rowid < ?'),
-    codeSweepAll: prepare<[number]>('DELETE FROM codes WHERE expires_at <= ?'),
     sweep: [
+      // Codes have no index on `expires_at`: rowids grow with every code saved and every code
+      // lives the same `ttl.authorizationCode`, so the expired codes are the oldest rows. The
+      // scan stops at the first live code and every row before it goes (all rows when none is
+      // live). A code that expires before an older one (the TTL was lowered, or the clock
+      // stepped back) stays until that older one expires too, at most one code lifetime later;
+      // it is refused all along, since reads and consumes check `expires_at`.
+      `DELETE FROM codes WHERE rowid < coalesce(
+         (SELECT rowid FROM codes WHERE expires_at > ? ORDER BY rowid LIMIT 1),
+         (SELECT max(rowid) + 1 FROM codes))`,
       'DELETE FROM refresh_tokens WHERE expires_at <= ?',
       'DELETE FROM sessions WHERE expires_at <= ?',
       'DELETE FROM interactions WHERE expires_at <= ?',
@@ -456,22 +459,7 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
     ].map((sql) => prepare<[number]>(sql)),
   };
 
-  /**
-   * Expired codes, without an index on `expires_at`: rowids grow with every code saved, and
-   * every code lives the same `ttl.authorizationCode`, so the expired codes are the oldest rows.
-   * The scan stops at the first live code and everything before it goes. A code that expires
-   * before an older one (the TTL was lowered, or the clock stepped back) stays until that older
-   * one expires too, at most one code lifetime later; it is refused all along, since reads and
-   * consumes check `expires_at`.
-   */
-  function sweepCodes(now: number): void {
-    const firstAlive = q.codeFirstAlive.get(now);
-    if (firstAlive === undefined) q.codeSweepAll.run(now);
-    else q.codeSweepBefore.run(firstAlive);
-  }
-
   const sweep = db.transaction((now: number) => {
-    sweepCodes(now);
     for (const statement of q.sweep) statement.run(now);
   });
 
@@ -665,9 +653,7 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
       },
     },
     async sweep(now) {
-      // IMMEDIATE: the write lock comes first. The sweep reads before it deletes, and a read
-      // transaction that another process overtakes could not be upgraded to a write.
-      sweep.immediate(now);
+      sweep(now);
     },
     async close() {
       if (db.open) db.close();
