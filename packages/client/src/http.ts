@@ -51,11 +51,7 @@ export async function requestJson(
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      const error = new ClientError(
-        'network_timeout',
-        `${what}: no answer within ${http.timeoutMs} ms`,
-        { retryable: true },
-      );
+      const error = transportError(what, http, true);
       controller.abort(error);
       reject(error);
     }, http.timeoutMs);
@@ -73,20 +69,24 @@ export async function requestJson(
     ]);
   } catch (err) {
     if (err instanceof ClientError) throw err;
-    if (signal.aborted) {
-      throw new ClientError('network_timeout', `${what}: no answer within ${http.timeoutMs} ms`, {
-        retryable: true,
-        cause: err,
-      });
-    }
-    throw new ClientError('network_error', `${what}: the request failed`, {
-      retryable: true,
-      cause: err,
-    });
+    throw transportError(what, http, signal.aborted, err);
   } finally {
     clearTimeout(timer);
   }
   return { status: response.status, headers: response.headers, json: jsonOf(response, text) };
+}
+
+/** The error for a request that got no answer: too slow, or failed on the way. Both retryable. */
+function transportError(
+  what: string,
+  http: HttpOptions,
+  timedOut: boolean,
+  cause?: unknown,
+): ClientError {
+  const options = cause === undefined ? { retryable: true } : { retryable: true, cause };
+  return timedOut
+    ? new ClientError('network_timeout', `${what}: no answer within ${http.timeoutMs} ms`, options)
+    : new ClientError('network_error', `${what}: the request failed`, options);
 }
 
 /** The body as JSON when it is JSON (by its type, or a body that starts with `{`). */
@@ -118,16 +118,7 @@ async function sendJson(
   try {
     response = await send(url, init, { timeoutMs: http.timeoutMs, maxBytes });
   } catch (err) {
-    if (err instanceof SendTimeout) {
-      throw new ClientError('network_timeout', `${what}: no answer within ${http.timeoutMs} ms`, {
-        retryable: true,
-        cause: err,
-      });
-    }
-    throw new ClientError('network_error', `${what}: the request failed`, {
-      retryable: true,
-      cause: err,
-    });
+    throw transportError(what, http, err instanceof SendTimeout, err);
   }
   if (response === undefined) {
     throw new ClientError(failure, `${what}: the response is larger than ${maxBytes} bytes`);
