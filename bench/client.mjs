@@ -513,13 +513,14 @@ export function threadJiffies(pid) {
 
 /**
  * Answers the parent's requests over IPC:
- * - `{ type: 'cpu' }` → `{ cpu: process.cpuUsage(), rss, serverErrors }`
+ * - `{ type: 'cpu' }` → `{ cpu: process.cpuUsage(), rss, serverErrors, parts }` (`parts`: the
+ *   running totals of `timeGatehouseParts`, when the server times them)
  * - `{ type: 'profile-start', intervalUs }` / `{ type: 'profile-stop' }` → V8 CPU profile
  *   (inspector Profiler, main thread only) of what ran in between
  * - `{ type: 'close' }` → closes the server and exits.
  * Every answer carries the request's `id`.
  */
-export function serveBenchIpc({ close, serverErrors }) {
+export function serveBenchIpc({ close, serverErrors, parts }) {
   /** @type {import('node:inspector/promises').Session | undefined} */
   let session;
   process.on('message', async (msg) => {
@@ -531,6 +532,7 @@ export function serveBenchIpc({ close, serverErrors }) {
             cpu: process.cpuUsage(),
             rss: process.memoryUsage.rss(),
             serverErrors: serverErrors(),
+            ...(parts ? { parts: { ...parts } } : {}),
           });
           break;
         case 'profile-start': {
@@ -579,6 +581,34 @@ export async function freePort() {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Times the parts of Gatehouse's work that its design requires, by wrapping the provider's own
+ * functions: the Ed25519 signatures (`keys.sign`), the code saved and consumed in storage, and the
+ * session read. Each wrapper adds the wall time of the call (process.hrtime, no system call) to a
+ * counter, in ns. These functions do their work synchronously before they return (the storage
+ * methods are async, but better-sqlite3 is synchronous), so the wall time is the thread's time in
+ * them, unless the scheduler takes the core away in the middle. Used by engine.mjs and, with
+ * `run.mjs --split`, by gatehouse-server.mjs.
+ * @returns {{ sign: number, codeSave: number, codeConsume: number, sessionGet: number }}
+ */
+export function timeGatehouseParts(provider) {
+  const spent = { sign: 0, codeSave: 0, codeConsume: 0, sessionGet: 0 };
+  const timed = (object, method, counter) => {
+    const original = object[method].bind(object);
+    object[method] = (...args) => {
+      const start = process.hrtime.bigint();
+      const result = original(...args);
+      spent[counter] += Number(process.hrtime.bigint() - start);
+      return result;
+    };
+  };
+  timed(provider.keys, 'sign', 'sign');
+  timed(provider.storage.codes, 'save', 'codeSave');
+  timed(provider.storage.codes, 'consume', 'codeConsume');
+  timed(provider.storage.sessions, 'get', 'sessionGet');
+  return spent;
 }
 
 /** Builds the workspace (`tsc -b`) before a run; exits with a message when the build fails. */

@@ -32,6 +32,7 @@ import {
   CLIENT_SECRET,
   GATEHOUSE_CLIENTS_AND_USERS,
   REDIRECT_URI,
+  timeGatehouseParts,
   USERNAME,
 } from './client.mjs';
 
@@ -101,22 +102,8 @@ const provider = await createProvider({
   secret: randomBytes(32).toString('base64url'),
 });
 
-// The timed parts: each wrapper adds its wall time to a counter.
-const spent = { sign: 0, codeSave: 0, codeConsume: 0, sessionGet: 0 };
-function timed(object, method, counter) {
-  const original = object[method].bind(object);
-  object[method] = (...args) => {
-    const start = process.hrtime.bigint();
-    const result = original(...args);
-    // Storage methods are async but do their SQLite work before returning the promise.
-    spent[counter] += Number(process.hrtime.bigint() - start);
-    return result;
-  };
-}
-timed(provider.keys, 'sign', 'sign');
-timed(provider.storage.codes, 'save', 'codeSave');
-timed(provider.storage.codes, 'consume', 'codeConsume');
-timed(provider.storage.sessions, 'get', 'sessionGet');
+// The timed parts: wall time (ns) spent in each, as in gatehouse-server.mjs under run.mjs --split.
+const spent = timeGatehouseParts(provider);
 
 // A signed-in browser that has consented, per session: what the login and consent pages leave
 // behind, written directly (the pages are not what this measures).

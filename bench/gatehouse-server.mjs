@@ -9,7 +9,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { freePort, GATEHOUSE_CLIENTS_AND_USERS, serveBenchIpc } from './client.mjs';
+import {
+  freePort,
+  GATEHOUSE_CLIENTS_AND_USERS,
+  serveBenchIpc,
+  timeGatehouseParts,
+} from './client.mjs';
 
 const dir = process.argv[2];
 if (!dir) throw new Error('usage: gatehouse-server.mjs <database directory> | --memory');
@@ -62,8 +67,12 @@ for (let attempt = 1; !started; attempt++) {
 }
 const { provider, server, issuer } = started;
 
+// run.mjs --split: time the signatures, the code storage and the session read inside the server.
+const parts = process.env.GATEHOUSE_BENCH_SPLIT === '1' ? timeGatehouseParts(provider) : undefined;
+
 serveBenchIpc({
   serverErrors: () => serverErrors,
+  parts,
   close: async () => {
     await server.close();
     await provider.close();

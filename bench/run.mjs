@@ -88,6 +88,9 @@ const HELP = `usage: node bench/run.mjs [options]
                         writes bench/results/profile-*.cpuprofile and prints the hotspots;
                         figures of a profiled run are inflated and not written to latest.json
   --profile-interval US sampling interval of --profile in µs (default 200)
+  --split               time, inside the Gatehouse server, the parts its design requires
+                        (signatures, code saved and consumed, session read) and report them
+                        per operation under its server CPU
   --top N               hotspots listed per profile (default 25)
   --gatehouse-access-tokens=jwt|opaque Gatehouse's access token format (default jwt, its default)
   --oidc-provider-access-tokens=opaque|jwt oidc-provider's (default opaque, its default; jwt turns
@@ -114,6 +117,7 @@ function options() {
         paths: { type: 'string', default: 'login,token' },
         only: { type: 'string' },
         profile: { type: 'boolean', default: false },
+        split: { type: 'boolean', default: false },
         'profile-interval': { type: 'string', default: '200' },
         top: { type: 'string', default: '25' },
         'no-build': { type: 'boolean', default: false },
@@ -139,6 +143,7 @@ function options() {
   // inherit the environment).
   process.env.GATEHOUSE_BENCH_ACCESS_TOKENS = values['gatehouse-access-tokens'];
   process.env.GATEHOUSE_BENCH_OP_ACCESS_TOKENS = values['oidc-provider-access-tokens'];
+  if (values.split) process.env.GATEHOUSE_BENCH_SPLIT = '1';
   if (values.help) {
     console.log(HELP);
     process.exit(0);
@@ -182,6 +187,7 @@ function options() {
     paths,
     providers,
     profile: values.profile,
+    split: values.split,
     profileIntervalUs: int('profile-interval', values['profile-interval']),
     top: int('top', values.top),
     build: !values['no-build'],
@@ -290,6 +296,9 @@ class Meter {
   /** @type {Record<string, number>} */
   threadsUs = {};
   rssBytes = 0;
+  /** ns spent in each timed part (--split; Gatehouse only) */
+  /** @type {Record<string, number> | undefined} */
+  partsNs;
 
   constructor(server) {
     this.server = server;
@@ -315,6 +324,12 @@ class Meter {
     this.clientUs += cpuUs(c1) - cpuUs(c0);
     this.serverErrors += s1.serverErrors - s0.serverErrors;
     this.rssBytes = Math.max(this.rssBytes, s1.rss);
+    if (s0.parts && s1.parts) {
+      this.partsNs ??= {};
+      for (const [name, ns] of Object.entries(s1.parts)) {
+        this.partsNs[name] = (this.partsNs[name] ?? 0) + ns - (s0.parts[name] ?? 0);
+      }
+    }
     if (m0 && m1) this.machineBusyUs += (m1.busy - m0.busy) * JIFFY_US;
     if (th0 && th1) {
       for (const [name, j] of Object.entries(th1)) {
@@ -486,6 +501,13 @@ async function runPhase(server, provider, path, opts, { profile = false } = {}) 
       serverThreadsPct: threads,
       otherProcessesCpuPct: round1((100 * otherUs) / (meter.wallMs * 1000 * os.cpus().length)),
       serverRssMb: round1(meter.rssBytes / 2 ** 20),
+      ...(meter.partsNs
+        ? {
+            serverPartsUsPerOp: Object.fromEntries(
+              Object.entries(meter.partsNs).map(([k, ns]) => [k, round1(ns / 1000 / ops)]),
+            ),
+          }
+        : {}),
     },
     profiles,
   };
@@ -661,6 +683,13 @@ function reportPath(path, gh, op, names) {
           .join(', ')
       : '—';
   out.push(`server CPU by thread: Gatehouse ${threads(gh)} | oidc-provider ${threads(op)}`);
+  const parts = gh?.serverPartsUsPerOp;
+  if (parts) {
+    const named = parts.sign + parts.codeSave + parts.codeConsume + parts.sessionGet;
+    out.push(
+      `Gatehouse's server CPU split (--split, µs/${P.per}): Ed25519 signatures ${fmt(parts.sign)}, code saved ${fmt(parts.codeSave)}, code consumed ${fmt(parts.codeConsume)}, session read ${fmt(parts.sessionGet)}; the rest (HTTP, the engine's JavaScript, HMAC, SHA-2, GC) ${fmt(gh.serverCpuUsPerOp - named)}`,
+    );
+  }
   out.push(
     `other processes on the machine during the measured windows (approx., % of all cores): Gatehouse phase ${fmt(gh?.otherProcessesCpuPct)}%, oidc-provider phase ${fmt(op?.otherProcessesCpuPct)}%`,
   );
@@ -722,6 +751,10 @@ async function main() {
     console.log(header.join('\n'));
     if (opts.profile)
       console.log('PROFILE MODE: the V8 profiler runs in the servers; figures are inflated.');
+    if (opts.split)
+      console.log(
+        "SPLIT MODE: Gatehouse's signatures, code storage and session read are timed inside its server (wall time of each call, about 0.1 µs of timing each).",
+      );
     for (const s of servers) {
       console.log(`${names[s.key]}: ${s.ready.detail}`);
       const args = opts.nodeArgs[s.key];
