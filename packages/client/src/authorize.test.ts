@@ -3,10 +3,8 @@
  * pushed requests (PAR), the PAR endpoint being a real HTTP server on loopback (no fetch mocks).
  */
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { decodeProtectedHeader, generateKeyPair, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type AuthorizationContext,
   type AuthorizationOptions,
@@ -14,59 +12,10 @@ import {
 } from './authorize.js';
 import type { ProviderMetadata } from './discovery.js';
 import { ClientError } from './errors.js';
+import { answerJson, serve, useLoopbackServer } from './loopback.suite.js';
 import { JWT_BEARER } from './token.js';
 
-type Handler = (req: IncomingMessage, res: ServerResponse, form: Record<string, string>) => void;
-
-interface Seen {
-  method: string | undefined;
-  headers: IncomingMessage['headers'];
-  form: Record<string, string>;
-}
-
-let server: Server;
-let base: string;
-const routes = new Map<string, { handler: Handler; requests: Seen[] }>();
-let routeCount = 0;
-
-/** A fresh PAR endpoint answered by `handler`, and the requests it received. */
-function parEndpoint(handler: Handler): { url: string; requests: Seen[] } {
-  const path = `/par${++routeCount}`;
-  const route = { handler, requests: [] as Seen[] };
-  routes.set(path, route);
-  return { url: `${base}${path}`, requests: route.requests };
-}
-
-function answer(status: number, body: unknown, headers: Record<string, string> = {}): Handler {
-  return (_req, res) => {
-    res.writeHead(status, { 'content-type': 'application/json', ...headers });
-    res.end(typeof body === 'string' ? body : JSON.stringify(body));
-  };
-}
-
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    const route = routes.get(req.url ?? '');
-    if (!route) {
-      res.writeHead(404).end();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const form = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
-      route.requests.push({ method: req.method, headers: req.headers, form });
-      route.handler(req, res, form);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+useLoopbackServer();
 
 const ISSUER = 'https://idp.example';
 const CLIENT_ID = 'web-app';
@@ -347,13 +296,13 @@ describe('pushed requests (PAR, RFC 9126)', () => {
 
   /** A PAR endpoint that checks client_secret_basic and answers 201 with a request_uri. */
   function goodPar() {
-    return parEndpoint((req, res) => {
+    return serve((req, res) => {
       const expected = `Basic ${Buffer.from(`${CLIENT_ID}:${SECRET}`).toString('base64')}`;
       if (req.headers.authorization !== expected) {
-        answer(401, { error: 'invalid_client' })(req, res, {});
+        answerJson(401, { error: 'invalid_client' })(req, res, '');
         return;
       }
-      answer(201, { request_uri: REQUEST_URI, expires_in: 60 })(req, res, {});
+      answerJson(201, { request_uri: REQUEST_URI, expires_in: 60 })(req, res, '');
     });
   }
 
@@ -404,7 +353,7 @@ describe('pushed requests (PAR, RFC 9126)', () => {
 
   it('authenticates with private_key_jwt at the PAR endpoint', async () => {
     const { publicKey, privateKey } = await generateKeyPair('EdDSA');
-    const par = parEndpoint(answer(201, { request_uri: REQUEST_URI, expires_in: 60 }));
+    const par = serve(answerJson(201, { request_uri: REQUEST_URI, expires_in: 60 }));
     await build(
       pushing(par.url, {
         auth: { method: 'private_key_jwt', key: { key: privateKey, alg: 'EdDSA', kid: 'k' } },
@@ -440,14 +389,17 @@ describe('pushed requests (PAR, RFC 9126)', () => {
   });
 
   it('accepts a 200 as well as a 201', async () => {
-    const par = parEndpoint(answer(200, { request_uri: REQUEST_URI, expires_in: 60 }));
+    const par = serve(answerJson(200, { request_uri: REQUEST_URI, expires_in: 60 }));
     const { url } = await build(pushing(par.url));
     expect(url.searchParams.get('request_uri')).toBe(REQUEST_URI);
   });
 
   it('fails with par_failed on an OAuth error, naming it', async () => {
-    const par = parEndpoint(
-      answer(400, { error: 'invalid_request', error_description: 'redirect_uri not registered' }),
+    const par = serve(
+      answerJson(400, {
+        error: 'invalid_request',
+        error_description: 'redirect_uri not registered',
+      }),
     );
     const error = await failure(build(pushing(par.url)));
     expect(error.code).toBe('par_failed');
@@ -468,7 +420,7 @@ describe('pushed requests (PAR, RFC 9126)', () => {
   });
 
   it('fails with par_failed (retryable) on a 500', async () => {
-    const par = parEndpoint(answer(500, '<h1>down</h1>', { 'content-type': 'text/html' }));
+    const par = serve(answerJson(500, '<h1>down</h1>', { 'content-type': 'text/html' }));
     const error = await failure(build(pushing(par.url)));
     expect(error.code).toBe('par_failed');
     expect(error.message).toBe('the PAR endpoint answered 500');
@@ -481,8 +433,8 @@ describe('pushed requests (PAR, RFC 9126)', () => {
     ['a numeric request_uri', { request_uri: 42 }],
     ['not JSON', '<html>ok</html>'],
   ])('fails with par_failed on a 201 with %s', async (_name, body) => {
-    const par = parEndpoint(
-      answer(201, body, typeof body === 'string' ? { 'content-type': 'text/html' } : {}),
+    const par = serve(
+      answerJson(201, body, typeof body === 'string' ? { 'content-type': 'text/html' } : {}),
     );
     const error = await failure(build(pushing(par.url)));
     expect(error.code).toBe('par_failed');
@@ -490,9 +442,9 @@ describe('pushed requests (PAR, RFC 9126)', () => {
   });
 
   it('fails with par_failed on an oversized answer, and network_timeout when it hangs', async () => {
-    const big = parEndpoint(answer(201, { request_uri: REQUEST_URI, pad: 'x'.repeat(2_000_000) }));
+    const big = serve(answerJson(201, { request_uri: REQUEST_URI, pad: 'x'.repeat(2_000_000) }));
     expect((await failure(build(pushing(big.url)))).code).toBe('par_failed');
-    const hanging = parEndpoint(() => undefined);
+    const hanging = serve(() => undefined);
     const error = await failure(
       build(pushing(hanging.url, { http: { fetch: globalThis.fetch, timeoutMs: 100 } })),
     );

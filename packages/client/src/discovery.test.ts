@@ -1,39 +1,20 @@
 /** Provider discovery, against a real HTTP server on loopback (no fetch mocks). */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { discover, isSecureUrl, parseMetadata } from './discovery.js';
 import { ClientError } from './errors.js';
 import type { HttpOptions } from './http.js';
+import { answerJson, type Handler, type Seen, serve, useLoopbackServer } from './loopback.suite.js';
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-
-let server: Server;
-let base: string;
-const routes = new Map<string, { handler: Handler; requests: IncomingMessage[] }>();
-let tenantCount = 0;
+useLoopbackServer();
 
 /**
- * A fresh issuer on the test server (`{base}/tN`) whose discovery document is answered by
+ * A fresh issuer on the test server (`{server}/rN`) whose discovery document is answered by
  * `handler`, given the issuer; and the requests it received.
  */
-function provider(handler: (issuer: string) => Handler): {
-  issuer: string;
-  requests: IncomingMessage[];
-} {
-  const path = `/t${++tenantCount}`;
-  const issuer = `${base}${path}`;
-  const route = { handler: handler(issuer), requests: [] as IncomingMessage[] };
-  routes.set(`${path}/.well-known/openid-configuration`, route);
-  return { issuer, requests: route.requests };
-}
-
-/** Answers `status` with `body` (JSON unless a string). */
-function answer(status: number, body: unknown, headers: Record<string, string> = {}): Handler {
-  return (_req, res) => {
-    res.writeHead(status, { 'content-type': 'application/json', ...headers });
-    res.end(typeof body === 'string' ? body : JSON.stringify(body));
-  };
+function provider(handler: (issuer: string) => Handler): { issuer: string; requests: Seen[] } {
+  const route = serve(() => undefined, '/.well-known/openid-configuration');
+  route.set(handler(route.prefix));
+  return { issuer: route.prefix, requests: route.requests };
 }
 
 /** A complete, valid discovery document for `issuer`. */
@@ -55,25 +36,6 @@ function document(issuer: string): Record<string, unknown> {
     response_types_supported: ['code'],
   };
 }
-
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    const route = routes.get(req.url ?? '');
-    if (!route) {
-      res.writeHead(404).end();
-      return;
-    }
-    route.requests.push(req);
-    route.handler(req, res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
 
 const http: HttpOptions = { fetch: globalThis.fetch, timeoutMs: 2000 };
 
@@ -98,7 +60,7 @@ function syncFailure(fn: () => unknown): ClientError {
 
 describe('discover', () => {
   it('fetches {issuer}/.well-known/openid-configuration and picks up endpoints, booleans and arrays', async () => {
-    const p = provider((issuer) => answer(200, document(issuer)));
+    const p = provider((issuer) => answerJson(200, document(issuer)));
     const metadata = await discover(p.issuer, http);
     expect(metadata).toEqual({
       issuer: p.issuer,
@@ -122,7 +84,7 @@ describe('discover', () => {
   });
 
   it('accepts an issuer with a trailing slash: one slash in the URL, exact match in the document', async () => {
-    const p = provider((issuer) => answer(200, document(`${issuer}/`)));
+    const p = provider((issuer) => answerJson(200, document(`${issuer}/`)));
     const metadata = await discover(`${p.issuer}/`, http);
     expect(metadata.issuer).toBe(`${p.issuer}/`);
     expect(p.requests).toHaveLength(1);
@@ -135,7 +97,9 @@ describe('discover', () => {
       () => 'https://evil.example',
       () => undefined,
     ]) {
-      const p = provider((issuer) => answer(200, { ...document(issuer), issuer: other(issuer) }));
+      const p = provider((issuer) =>
+        answerJson(200, { ...document(issuer), issuer: other(issuer) }),
+      );
       const error = await failure(discover(p.issuer, http));
       expect(error.code).toBe('discovery_failed');
       expect(error.message).toMatch(/names another issuer .*must match exactly/);
@@ -149,7 +113,7 @@ describe('discover', () => {
       const p = provider((issuer) => {
         const doc = document(issuer);
         delete doc[name];
-        return answer(200, doc);
+        return answerJson(200, doc);
       });
       const error = await failure(discover(p.issuer, http));
       expect(error.code).toBe('discovery_failed');
@@ -164,7 +128,7 @@ describe('discover', () => {
       delete doc['revocation_endpoint'];
       delete doc['end_session_endpoint'];
       delete doc['pushed_authorization_request_endpoint'];
-      return answer(200, doc);
+      return answerJson(200, doc);
     });
     const metadata = await discover(p.issuer, http);
     expect(metadata.userinfo_endpoint).toBeUndefined();
@@ -182,7 +146,7 @@ describe('discover', () => {
     ['revocation_endpoint', 42],
     ['token_endpoint', null],
   ])('refuses %s = %j (https required, http only on loopback)', async (name, value) => {
-    const p = provider((issuer) => answer(200, { ...document(issuer), [name]: value }));
+    const p = provider((issuer) => answerJson(200, { ...document(issuer), [name]: value }));
     const error = await failure(discover(p.issuer, http));
     expect(error.code).toBe('discovery_failed');
     expect(error.message).toMatch(`has an invalid ${name} (https required, http only on loopback)`);
@@ -190,7 +154,7 @@ describe('discover', () => {
 
   it('accepts http endpoints on loopback hosts (development)', async () => {
     const p = provider((issuer) =>
-      answer(200, {
+      answerJson(200, {
         ...document(issuer),
         token_endpoint: 'http://localhost:8080/token',
         jwks_uri: 'http://[::1]:8080/jwks',
@@ -204,7 +168,7 @@ describe('discover', () => {
 
   it('refuses an answer that is not JSON', async () => {
     const p = provider(() =>
-      answer(200, '<html><body>Welcome</body></html>', { 'content-type': 'text/html' }),
+      answerJson(200, '<html><body>Welcome</body></html>', { 'content-type': 'text/html' }),
     );
     const error = await failure(discover(p.issuer, http));
     expect(error.code).toBe('discovery_failed');
@@ -213,32 +177,32 @@ describe('discover', () => {
 
   it('refuses JSON that is not an object', async () => {
     for (const body of ['[]', '"issuer"', 'null', '{"issuer":']) {
-      const p = provider(() => answer(200, body));
+      const p = provider(() => answerJson(200, body));
       const error = await failure(discover(p.issuer, http));
       expect(error.code).toBe('discovery_failed');
     }
   });
 
   it('gives a retryable discovery_failed for HTTP 5xx, a final one for 4xx', async () => {
-    const down = provider(() => answer(500, '<h1>oops</h1>', { 'content-type': 'text/html' }));
+    const down = provider(() => answerJson(500, '<h1>oops</h1>', { 'content-type': 'text/html' }));
     const error = await failure(discover(down.issuer, http));
     expect(error.code).toBe('discovery_failed');
     expect(error.retryable).toBe(true);
     expect(error.message).toBe(
       `discovery: ${down.issuer}/.well-known/openid-configuration answered HTTP 500`,
     );
-    const unavailable = provider(() => answer(503, ''));
+    const unavailable = provider(() => answerJson(503, ''));
     expect((await failure(discover(unavailable.issuer, http))).retryable).toBe(true);
-    const missing = provider(() => answer(404, { error: 'not_found' }));
+    const missing = provider(() => answerJson(404, { error: 'not_found' }));
     const notFound = await failure(discover(missing.issuer, http));
     expect(notFound.code).toBe('discovery_failed');
     expect(notFound.retryable).toBe(false);
   });
 
   it('does not follow a redirect to another document', async () => {
-    const good = provider((issuer) => answer(200, document(issuer)));
+    const good = provider((issuer) => answerJson(200, document(issuer)));
     const p = provider(() =>
-      answer(302, '', { location: `${good.issuer}/.well-known/openid-configuration` }),
+      answerJson(302, '', { location: `${good.issuer}/.well-known/openid-configuration` }),
     );
     const error = await failure(discover(p.issuer, http));
     expect(error.code).toBe('discovery_failed');
@@ -247,7 +211,9 @@ describe('discover', () => {
   });
 
   it('refuses an oversized document with discovery_failed', async () => {
-    const p = provider((issuer) => answer(200, { ...document(issuer), padding: 'x'.repeat(5000) }));
+    const p = provider((issuer) =>
+      answerJson(200, { ...document(issuer), padding: 'x'.repeat(5000) }),
+    );
     const error = await failure(discover(p.issuer, { ...http, maxBytes: 4096 }));
     expect(error.code).toBe('discovery_failed');
     expect(error.message).toMatch(/larger than 4096 bytes/);

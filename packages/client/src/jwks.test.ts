@@ -1,31 +1,19 @@
 /** The provider's key set cache, against a real HTTP server on loopback (no fetch mocks). */
 import { generateKeyPairSync } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ClientError } from './errors.js';
 import { JwksCache, type JwksCacheOptions } from './jwks.js';
+import { type Handler, serve as serveRoute, useLoopbackServer } from './loopback.suite.js';
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-
-let server: Server;
-let base: string;
-const routes = new Map<string, { handler: Handler; hits: number }>();
-let routeCount = 0;
+useLoopbackServer();
 
 /** A fresh path on the test server answered by `handler`, and how often it was requested. */
 function serve(handler: Handler): { uri: string; hits: () => number; set: (h: Handler) => void } {
-  const path = `/r${++routeCount}/jwks`;
-  const route = { handler, hits: 0 };
-  routes.set(path, route);
-  return {
-    uri: `${base}${path}`,
-    hits: () => route.hits,
-    set: (h) => {
-      route.handler = h;
-    },
-  };
+  const route = serveRoute(handler, '/jwks');
+  return { uri: route.url, hits: () => route.requests.length, set: route.set };
 }
 
 /** A handler answering 200 with the JSON of `body`. */
@@ -61,17 +49,6 @@ let p384: Pair;
 let weakRsa: JWK;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const route = routes.get(req.url ?? '');
-    if (!route) {
-      res.writeHead(404).end();
-      return;
-    }
-    route.hits++;
-    route.handler(req, res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   [ed1, ed2, ec, rsa, p384] = await Promise.all([
     pair('EdDSA', 'ed1'),
     pair('EdDSA', 'ed2'),
@@ -81,11 +58,6 @@ beforeAll(async () => {
   ]);
   const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey;
   weakRsa = { ...(weak.export({ format: 'jwk' }) as JWK), kid: 'weak' };
-});
-
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
 });
 
 /** A clock the test moves by hand, in ms. */
@@ -443,7 +415,7 @@ describe('JwksCache: snapshots and configuration', () => {
     const snapshot = { uri: route.uri, keys: [ed1.private, ec.public], fetchedAt: Date.now() };
     const jwks = new JwksCache(route.uri, {}, snapshot);
     expect(jwks.snapshot()?.keys).toEqual([ec.public]);
-    const other = { ...snapshot, uri: `${base}/elsewhere` };
+    const other = { ...snapshot, uri: serve(keySet(ec.public)).uri };
     const error = await failure(Promise.resolve().then(() => new JwksCache(route.uri, {}, other)));
     expect(error.code).toBe('config_invalid');
   });

@@ -4,44 +4,14 @@
  * without Content-Length, redirects are answers, JSON is parsed only when it is JSON. http.test.ts
  * runs it over fetch, node-runtime.test.ts over node:http.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClientError } from './errors.js';
 import { type HttpOptions, requestJson } from './http.js';
+import { answer, type Handler, serve } from './loopback.suite.js';
 
-export type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
-
-export interface Seen {
-  method: string | undefined;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
-
-let server: Server;
-let base: string;
-const routes = new Map<string, { handler: Handler; requests: Seen[] }>();
-let routeCount = 0;
-
-/** A fresh path on the test server answered by `handler`, and the requests it received. */
-export function serve(handler: Handler): { url: string; requests: Seen[] } {
-  const path = `/r${++routeCount}`;
-  const route = { handler, requests: [] as Seen[] };
-  routes.set(path, route);
-  return { url: `${base}${path}`, requests: route.requests };
-}
-
-/** Answers `status` with `body` as is. */
-export function answer(
-  status: number,
-  body: string,
-  headers: Record<string, string> = {},
-): Handler {
-  return (_req, res) => {
-    res.writeHead(status, headers);
-    res.end(body);
-  };
-}
+export { answer, type Handler, serve, useLoopbackServer } from './loopback.suite.js';
 
 /** Streams 16 KiB chunks with no content-length until the client goes away (or 64 MiB). */
 export const endless: Handler = (_req, res) => {
@@ -62,33 +32,6 @@ export const endless: Handler = (_req, res) => {
 export const hanging: Handler = () => {
   // Never answers.
 };
-
-/** Starts the loopback server for the calling test file (its beforeAll/afterAll). */
-export function useLoopbackServer(): void {
-  beforeAll(async () => {
-    server = createServer((req, res) => {
-      const route = routes.get(req.url ?? '');
-      if (!route) {
-        res.writeHead(404).end();
-        return;
-      }
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        route.requests.push({ method: req.method, headers: req.headers, body });
-        route.handler(req, res, body);
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-}
 
 export async function failure(promise: Promise<unknown>): Promise<ClientError> {
   const error = await promise.then(

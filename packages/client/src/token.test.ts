@@ -2,12 +2,11 @@
  * Client authentication and the token endpoint's answers, against a real HTTP server on loopback
  * that answers crafted responses (no fetch mocks).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { decodeProtectedHeader, generateKeyPair, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClientError, TokenEndpointError } from './errors.js';
 import type { HttpOptions } from './http.js';
+import { answerJson, type Handler, serve, useLoopbackServer } from './loopback.suite.js';
 import {
   type ClientAuthentication,
   type Credentials,
@@ -17,62 +16,12 @@ import {
   tokenRequest,
 } from './token.js';
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+useLoopbackServer();
 
-interface Seen {
-  method: string | undefined;
-  headers: IncomingMessage['headers'];
-  form: Record<string, string>;
-}
-
-let server: Server;
-let base: string;
-const routes = new Map<string, { handler: Handler; requests: Seen[] }>();
-let routeCount = 0;
-
-/** A fresh token endpoint answered by `handler`, and the requests it received. */
-function endpoint(handler: Handler): { url: string; requests: Seen[] } {
-  const path = `/token${++routeCount}`;
-  const route = { handler, requests: [] as Seen[] };
-  routes.set(path, route);
-  return { url: `${base}${path}`, requests: route.requests };
-}
-
-/** Answers `status` with `body`: JSON unless it is a string, sent as is. */
+/** Answers `status` with `body` as JSON (a string as is), with the token endpoint's no-store. */
 function answer(status: number, body: unknown, headers: Record<string, string> = {}): Handler {
-  return (_req, res) => {
-    res.writeHead(status, {
-      'content-type': 'application/json',
-      'cache-control': 'no-store',
-      ...headers,
-    });
-    res.end(typeof body === 'string' ? body : JSON.stringify(body));
-  };
+  return answerJson(status, body, { 'cache-control': 'no-store', ...headers });
 }
-
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    const route = routes.get(req.url ?? '');
-    if (!route) {
-      res.writeHead(404).end();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const form = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
-      route.requests.push({ method: req.method, headers: req.headers, form });
-      route.handler(req, res);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
 
 const http: HttpOptions = { fetch: globalThis.fetch, timeoutMs: 2000 };
 const NOW = 1_700_000_000_123;
@@ -92,7 +41,7 @@ async function failure(promise: Promise<unknown>): Promise<ClientError> {
 
 /** What the token request gives for a crafted answer. */
 function exchange(handler: Handler, now = NOW) {
-  const e = endpoint(handler);
+  const e = serve(handler);
   return tokenRequest(e.url, { grant_type: 'authorization_code' }, noCreds, http, () => now);
 }
 
@@ -174,7 +123,8 @@ describe('parseTokenResponse: error answers', () => {
     const bad = await failure(exchange(answer(400, { error: 42 })));
     expect(bad.code).toBe('token_response_invalid');
     expect(bad.retryable).toBe(false);
-    const redirect = await failure(exchange(answer(302, '', { location: `${base}/elsewhere` })));
+    const elsewhere = serve(answer(200, GOOD)).url;
+    const redirect = await failure(exchange(answer(302, '', { location: elsewhere })));
     expect(redirect.code).toBe('token_response_invalid');
     expect(redirect.message).toMatch(/HTTP 302/);
   });
@@ -284,7 +234,7 @@ describe('parseTokenResponse: a 200 answer', () => {
 
 describe('tokenRequest', () => {
   it('POSTs a form with the params and the credentials, dropping undefined ones', async () => {
-    const e = endpoint(answer(200, GOOD));
+    const e = serve(answer(200, GOOD));
     await tokenRequest(
       e.url,
       { grant_type: 'refresh_token', refresh_token: 'rt-1', scope: undefined },
@@ -306,10 +256,10 @@ describe('tokenRequest', () => {
   });
 
   it('never retries: one request for a 503, and for a timeout', async () => {
-    const down = endpoint(answer(503, { error: 'temporarily_unavailable' }));
+    const down = serve(answer(503, { error: 'temporarily_unavailable' }));
     await failure(tokenRequest(down.url, {}, noCreds, http, () => NOW));
     expect(down.requests).toHaveLength(1);
-    const hanging = endpoint(() => undefined);
+    const hanging = serve(() => undefined);
     const error = await failure(
       tokenRequest(hanging.url, {}, noCreds, { ...http, timeoutMs: 100 }, () => NOW),
     );
@@ -319,7 +269,7 @@ describe('tokenRequest', () => {
   });
 
   it('gives token_response_invalid for an oversized answer', async () => {
-    const e = endpoint(answer(200, { ...GOOD, padding: 'x'.repeat(3000) }));
+    const e = serve(answer(200, { ...GOOD, padding: 'x'.repeat(3000) }));
     const error = await failure(
       tokenRequest(e.url, {}, noCreds, { ...http, maxBytes: 2048 }, () => NOW),
     );
@@ -357,7 +307,7 @@ describe('credentials', () => {
   it('client_secret_basic: the header reaches the token endpoint intact', async () => {
     const id = 'client +:%';
     const secret = 'pässwörd:+ %2B';
-    const e = endpoint(answer(200, GOOD));
+    const e = serve(answer(200, GOOD));
     const creds = await credentials({ method: 'client_secret_basic', secret }, id, ISSUER, NOW);
     await tokenRequest(e.url, { grant_type: 'client_credentials' }, creds, http, () => NOW);
     const seen = e.requests[0]!;
@@ -367,7 +317,7 @@ describe('credentials', () => {
 
   it('client_secret_post: the id and secret as form params, no header', async () => {
     const secret = 'p+s s:%';
-    const e = endpoint(answer(200, GOOD));
+    const e = serve(answer(200, GOOD));
     const creds = await credentials(
       { method: 'client_secret_post', secret },
       CLIENT_ID,
