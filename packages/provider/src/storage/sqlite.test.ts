@@ -1,5 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import ts from 'typescript';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS, retainNativeHandle, SCHEMA_VERSION, sqliteStorage } from './sqlite.js';
-import { client, code, describeStorage, refreshToken, user } from './storage.suite.js';
+import { client, code, describeStorage, refreshToken, session, user } from './storage.suite.js';
 import type { Storage } from './types.js';
 
 const T = 1_700_000_000_000;
@@ -227,6 +227,133 @@ describe('sqlite storage', () => {
       await a.close();
       await b.close();
     }
+  });
+
+  describe('group commit', () => {
+    const walBytes = (path: string) => statSync(`${path}-wal`).size;
+
+    it('commits the writes issued in one turn together: one WAL append instead of one each', async () => {
+      const path = tempDb();
+      const storage = sqliteStorage(path);
+      try {
+        await storage.codes.save(code('warm-up'));
+        const before = walBytes(path);
+        for (let i = 0; i < 20; i++) await storage.codes.save(code(`one-by-one-${i}`));
+        const oneByOne = walBytes(path) - before;
+        await Promise.all(Array.from({ length: 20 }, (_, i) => storage.codes.save(code(`g-${i}`))));
+        const together = walBytes(path) - before - oneByOne;
+        // 20 commits append the code table's page 20 times; one commit appends it once.
+        expect(oneByOne).toBeGreaterThanOrEqual(20 * 4096);
+        expect(together).toBeLessThan(oneByOne / 5);
+        for (let i = 0; i < 20; i++) {
+          expect((await storage.codes.consume(`g-${i}`, T)).status).toBe('ok');
+        }
+      } finally {
+        await storage.close();
+      }
+    });
+
+    it('settles a write only once it is committed, visible to another connection', async () => {
+      const path = tempDb();
+      const storage = sqliteStorage(path);
+      const reader = retainNativeHandle(new Database(path, { readonly: true }));
+      const count = retainNativeHandle(reader.prepare('SELECT count(*) FROM codes')).pluck();
+      try {
+        const saved = Promise.all([storage.codes.save(code('a')), storage.codes.save(code('b'))]);
+        // Queued, not yet written: nothing is acknowledged before the commit.
+        expect(count.get()).toBe(0);
+        await saved;
+        expect(count.get()).toBe(2);
+      } finally {
+        reader.close();
+        await storage.close();
+      }
+    });
+
+    it('applies the writes of one group in the order they were issued', async () => {
+      const storage = sqliteStorage(tempDb());
+      try {
+        const first = session('s-1', { clients: ['first'] });
+        const second = session('s-1', { clients: ['second'] });
+        await Promise.all([storage.sessions.put(first), storage.sessions.put(second)]);
+        expect(await storage.sessions.get('s-1', T)).toEqual(second);
+        // A consume issued before the save, in the same turn, runs before it.
+        const [early] = await Promise.all([
+          storage.codes.consume('c', T),
+          storage.codes.save(code('c')),
+        ]);
+        expect(early).toEqual({ status: 'missing' });
+        const [once, twice] = await Promise.all([
+          storage.codes.consume('c', T),
+          storage.codes.consume('c', T),
+        ]);
+        expect(once.status).toBe('ok');
+        expect(twice.status).toBe('reused');
+      } finally {
+        await storage.close();
+      }
+    });
+
+    it('fails only the write that fails; the rest of its group commits', async () => {
+      const path = tempDb();
+      const storage = sqliteStorage(path);
+      try {
+        await storage.users.put(user('sub-1', 'alice'));
+        const results = await Promise.allSettled([
+          storage.codes.save(code('before')),
+          storage.users.put(user('sub-2', 'alice')),
+          storage.codes.save(code('after')),
+        ]);
+        expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+        expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/alice is taken/);
+        expect((await storage.codes.consume('before', T)).status).toBe('ok');
+        expect((await storage.codes.consume('after', T)).status).toBe('ok');
+        expect(await storage.users.get('sub-2')).toBeUndefined();
+      } finally {
+        await storage.close();
+      }
+    });
+
+    it('when SQLite rolls the whole group back, runs each write again on its own', async () => {
+      const path = tempDb();
+      const storage = sqliteStorage(path);
+      await storage.codes.save(code('warm-up'));
+      // A trigger that ends the whole transaction, as an I/O error or a full disk would.
+      const db = retainNativeHandle(new Database(path));
+      db.exec(`CREATE TRIGGER poison BEFORE INSERT ON codes WHEN NEW.id = 'poison'
+               BEGIN SELECT RAISE(ROLLBACK, 'poisoned'); END`);
+      db.close();
+      try {
+        const results = await Promise.allSettled([
+          storage.codes.save(code('before')),
+          storage.codes.save(code('poison')),
+          storage.codes.save(code('after')),
+        ]);
+        expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+        expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/poisoned/);
+        // Reported done, and really there: not lost with the rolled-back group.
+        expect((await storage.codes.consume('before', T)).status).toBe('ok');
+        expect((await storage.codes.consume('after', T)).status).toBe('ok');
+        expect(await storage.codes.consume('poison', T)).toEqual({ status: 'missing' });
+      } finally {
+        await storage.close();
+      }
+    });
+
+    it('commits what is queued when the storage closes', async () => {
+      const path = tempDb();
+      const storage = sqliteStorage(path);
+      const saved = storage.codes.save(code('last'));
+      await storage.close();
+      await saved;
+      await expect(storage.codes.save(code('late'))).rejects.toThrow(/not open/);
+      const again = sqliteStorage(path);
+      try {
+        expect((await again.codes.consume('last', T)).status).toBe('ok');
+      } finally {
+        await again.close();
+      }
+    });
   });
 
   describe('separate OS processes on one file', () => {

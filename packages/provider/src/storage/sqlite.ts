@@ -5,8 +5,9 @@
  * requests, replay keys, counters) is one atomic SQL statement, so it holds across connections and
  * processes.
  *
- * better-sqlite3 is synchronous; the methods are `async` only to fit the storage interfaces.
- * Records are stored as JSON text beside the indexed columns (keys, expiry, username) that the
+ * better-sqlite3 is synchronous. Reads run at once; writes are committed in groups (see
+ * `groupCommit`): every write issued in one turn of the event loop shares one transaction, and
+ * its promise settles once that transaction is committed. Records are stored as JSON text beside the indexed columns (keys, expiry, username) that the
  * queries need, so every read returns a fresh object. Authorization codes, written and consumed on
  * every sign-in, are stored as columns instead: no JSON to write or parse on the hot path.
  */
@@ -286,6 +287,88 @@ function codeRecord(id: string, row: CodeRow): AuthorizationCode {
   return record;
 }
 
+interface QueuedWrite {
+  run: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * Group commit. A write is queued, and the queue runs once the current turn of the event loop is
+ * over (`setImmediate`): all the writes that concurrent requests issued in that turn go into one
+ * transaction, so they share one commit (one append to the WAL, one round of file locks) instead
+ * of paying for one each. Each write's promise settles only after that commit, so nothing is
+ * acknowledged before it is as durable as a write of its own; a write alone in its turn runs as
+ * its own statement, exactly as without the queue.
+ *
+ * Each write is one statement (or a statement and the lookup that explains why it matched
+ * nothing). A write that fails is undone alone by SQLite and fails alone; the others commit. If
+ * the transaction as a whole fails (SQLite rolled it back, or the commit failed), nothing of it
+ * was written, and every write of the group is run again on its own, so each gets its own outcome.
+ */
+function groupCommit(db: Database.Database) {
+  let queue: QueuedWrite[] = [];
+
+  const runTogether = db.transaction((writes: QueuedWrite[]): Outcome[] =>
+    writes.map((write) => {
+      try {
+        return { ok: true, value: write.run() };
+      } catch (error) {
+        // SQLite ends the whole transaction on some errors (I/O, a full disk): then what the
+        // earlier writes did is gone too, and the group must not report them done.
+        if (!db.inTransaction) throw error;
+        return { ok: false, error };
+      }
+    }),
+  );
+
+  function runAlone(write: QueuedWrite): void {
+    try {
+      write.resolve(write.run());
+    } catch (error) {
+      write.reject(error);
+    }
+  }
+
+  function flush(): void {
+    const writes = queue;
+    queue = [];
+    if (writes.length === 1) {
+      runAlone(writes[0]!);
+      return;
+    }
+    let outcomes: Outcome[];
+    try {
+      // IMMEDIATE: the write lock is taken (waiting up to the busy timeout) before any statement
+      // runs, as the first statement of a write alone would take it.
+      outcomes = runTogether.immediate(writes);
+    } catch {
+      for (const write of writes) runAlone(write);
+      return;
+    }
+    for (let i = 0; i < writes.length; i++) {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) writes[i]!.resolve(outcome.value);
+      else writes[i]!.reject(outcome.error);
+    }
+  }
+
+  return {
+    /** Queues `run` for the next group; resolves to what it returned once committed. */
+    write<T>(run: () => T): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        if (queue.push({ run, resolve: resolve as (value: unknown) => void, reject }) === 1) {
+          setImmediate(flush);
+        }
+      });
+    },
+    /** Runs what is queued now, synchronously (before the database closes). */
+    flush,
+  };
+}
+
 /** Opens (creating and migrating if needed) the SQLite database at `path`. */
 export function sqliteStorage(path: string, options: SqliteStorageOptions = {}): Storage {
   const db = retainNativeHandle(new Database(path, { timeout: options.busyTimeoutMs ?? 5000 }));
@@ -459,6 +542,8 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
     ].map((sql) => prepare<[number]>(sql)),
   };
 
+  const { write, flush } = groupCommit(db);
+
   const sweep = db.transaction((now: number) => {
     for (const statement of q.sweep) statement.run(now);
   });
@@ -490,11 +575,13 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
       async list() {
         return sortBy(q.clientList.all().map(parse<Client>), (c) => c.client_id);
       },
-      async put(client) {
-        q.clientPut.run(client.client_id, JSON.stringify(client));
+      put(client) {
+        return write(() => {
+          q.clientPut.run(client.client_id, JSON.stringify(client));
+        });
       },
-      async remove(clientId) {
-        return q.clientRemove.run(clientId).changes > 0;
+      remove(clientId) {
+        return write(() => q.clientRemove.run(clientId).changes > 0);
       },
     },
     users: {
@@ -509,50 +596,56 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
       async list() {
         return sortBy(q.userList.all().map(parse<User>), (u) => u.username);
       },
-      async put(user) {
-        try {
-          q.userPut.run(user.sub, user.username, JSON.stringify(user));
-        } catch (error) {
-          if (isUniqueViolation(error)) {
-            throw new Error(`username ${user.username} is taken`, { cause: error });
+      put(user) {
+        return write(() => {
+          try {
+            q.userPut.run(user.sub, user.username, JSON.stringify(user));
+          } catch (error) {
+            if (isUniqueViolation(error)) {
+              throw new Error(`username ${user.username} is taken`, { cause: error });
+            }
+            throw error;
           }
-          throw error;
-        }
+        });
       },
-      async remove(sub) {
-        return q.userRemove.run(sub).changes > 0;
+      remove(sub) {
+        return write(() => q.userRemove.run(sub).changes > 0);
       },
     },
     codes: {
-      async save(code) {
-        q.codeSave.run(
-          code.id,
-          code.grantId,
-          code.clientId,
-          code.redirectUri,
-          code.codeChallenge ?? null,
-          code.nonce ?? null,
-          code.scope,
-          code.sub,
-          code.authTime,
-          code.sessionId,
-          code.claims ?? null,
-          code.issuedAt,
-          code.expiresAt,
-        );
+      save(code) {
+        return write(() => {
+          q.codeSave.run(
+            code.id,
+            code.grantId,
+            code.clientId,
+            code.redirectUri,
+            code.codeChallenge ?? null,
+            code.nonce ?? null,
+            code.scope,
+            code.sub,
+            code.authTime,
+            code.sessionId,
+            code.claims ?? null,
+            code.issuedAt,
+            code.expiresAt,
+          );
+        });
       },
-      async consume(id, now) {
+      consume(id, now) {
         // As `consume` below, with the record read from columns instead of JSON.
-        for (let attempt = 0; attempt < 3; attempt++) {
-          const row = q.codeConsume.get({ id, now });
-          if (row !== undefined) return { status: 'ok', record: codeRecord(id, row) };
-          const found = q.codeLookup.get(id, now);
-          if (!found) return { status: 'missing' };
-          if (found[12] !== null) {
-            return { status: 'reused', record: codeRecord(id, found as unknown as CodeRow) };
+        return write((): ConsumeResult<AuthorizationCode> => {
+          for (let attempt = 0; attempt < 3; attempt++) {
+            const row = q.codeConsume.get({ id, now });
+            if (row !== undefined) return { status: 'ok', record: codeRecord(id, row) };
+            const found = q.codeLookup.get(id, now);
+            if (!found) return { status: 'missing' };
+            if (found[12] !== null) {
+              return { status: 'reused', record: codeRecord(id, found as unknown as CodeRow) };
+            }
           }
-        }
-        throw new Error('storage: record kept changing during consume');
+          throw new Error('storage: record kept changing during consume');
+        });
       },
     },
     sessions: {
@@ -560,11 +653,15 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
         const data = q.sessionGet.get(id, now);
         return data === undefined ? undefined : parse<Session>(data);
       },
-      async put(session) {
-        q.sessionPut.run(session.id, JSON.stringify(session), session.expiresAt);
+      put(session) {
+        return write(() => {
+          q.sessionPut.run(session.id, JSON.stringify(session), session.expiresAt);
+        });
       },
-      async remove(id) {
-        q.sessionRemove.run(id);
+      remove(id) {
+        return write(() => {
+          q.sessionRemove.run(id);
+        });
       },
     },
     interactions: {
@@ -572,50 +669,71 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
         const data = q.interactionGet.get(id, now);
         return data === undefined ? undefined : parse<Interaction>(data);
       },
-      async put(interaction) {
-        q.interactionPut.run(interaction.id, JSON.stringify(interaction), interaction.expiresAt);
+      put(interaction) {
+        return write(() => {
+          q.interactionPut.run(interaction.id, JSON.stringify(interaction), interaction.expiresAt);
+        });
       },
-      async remove(id) {
-        q.interactionRemove.run(id);
+      remove(id) {
+        return write(() => {
+          q.interactionRemove.run(id);
+        });
       },
     },
     pushedRequests: {
-      async save(request) {
-        q.pushedSave.run(request.id, request.clientId, JSON.stringify(request), request.expiresAt);
+      save(request) {
+        return write(() => {
+          q.pushedSave.run(
+            request.id,
+            request.clientId,
+            JSON.stringify(request),
+            request.expiresAt,
+          );
+        });
       },
-      async consume(id, now) {
-        const data = q.pushedConsume.get({ id, now });
-        return data === undefined ? undefined : parse<PushedRequest>(data);
+      consume(id, now) {
+        return write(() => {
+          const data = q.pushedConsume.get({ id, now });
+          return data === undefined ? undefined : parse<PushedRequest>(data);
+        });
       },
     },
     grants: {
-      async revoke(id, _now, expiresAt) {
-        q.grantRevoke.run(id, expiresAt);
+      revoke(id, _now, expiresAt) {
+        return write(() => {
+          q.grantRevoke.run(id, expiresAt);
+        });
       },
       async isRevoked(id, now) {
         return q.grantRevoked.get(id, now) !== undefined;
       },
-      async revokeAccessToken(jti, expiresAt) {
-        q.accessTokenRevoke.run(jti, expiresAt);
+      revokeAccessToken(jti, expiresAt) {
+        return write(() => {
+          q.accessTokenRevoke.run(jti, expiresAt);
+        });
       },
       async isAccessTokenRevoked(jti, now) {
         return q.accessTokenRevoked.get(jti, now) !== undefined;
       },
     },
     refreshTokens: {
-      async save(token) {
-        q.refreshSave.run(token.id, token.grantId, JSON.stringify(token), token.expiresAt);
+      save(token) {
+        return write(() => {
+          q.refreshSave.run(token.id, token.grantId, JSON.stringify(token), token.expiresAt);
+        });
       },
-      async consume(id, now) {
-        return consume<RefreshToken>(q.refreshConsume, q.refreshLookup, id, now);
+      consume(id, now) {
+        return write(() => consume<RefreshToken>(q.refreshConsume, q.refreshLookup, id, now));
       },
       async get(id, now) {
         const data = q.refreshGet.get(id, now);
         return data === undefined ? undefined : parse<RefreshToken>(data);
       },
-      async remove(id) {
-        const data = q.refreshRemove.get(id);
-        return data === undefined ? undefined : parse<RefreshToken>(data);
+      remove(id) {
+        return write(() => {
+          const data = q.refreshRemove.get(id);
+          return data === undefined ? undefined : parse<RefreshToken>(data);
+        });
       },
     },
     consents: {
@@ -623,40 +741,48 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
         const scopes = q.consentGet.get(sub, clientId);
         return scopes === undefined ? undefined : parse<string[]>(scopes);
       },
-      async put(sub, clientId, scopes, now) {
-        q.consentPut.run(sub, clientId, JSON.stringify(scopes), now);
+      put(sub, clientId, scopes, now) {
+        return write(() => {
+          q.consentPut.run(sub, clientId, JSON.stringify(scopes), now);
+        });
       },
     },
     keys: {
       async list() {
         return q.keyList.all().map(parse<StoredKey>);
       },
-      async put(key) {
-        q.keyPut.run(key.kid, key.createdAt, JSON.stringify(key));
+      put(key) {
+        return write(() => {
+          q.keyPut.run(key.kid, key.createdAt, JSON.stringify(key));
+        });
       },
-      async remove(kid) {
-        return q.keyRemove.run(kid).changes > 0;
+      remove(kid) {
+        return write(() => q.keyRemove.run(kid).changes > 0);
       },
     },
     counters: {
-      async hit(key, windowMs, now) {
-        return q.counterHit.get({ key, now, resetAt: now + windowMs })!;
+      hit(key, windowMs, now) {
+        return write(() => q.counterHit.get({ key, now, resetAt: now + windowMs })!);
       },
       async peek(key, now) {
         return q.counterPeek.get(key, now) ?? 0;
       },
-      async reset(key) {
-        q.counterReset.run(key);
+      reset(key) {
+        return write(() => {
+          q.counterReset.run(key);
+        });
       },
-      async once(key, expiresAt, now) {
-        return q.once.get({ key, expiresAt, now }) !== undefined;
+      once(key, expiresAt, now) {
+        return write(() => q.once.get({ key, expiresAt, now }) !== undefined);
       },
     },
     async sweep(now) {
       sweep(now);
     },
     async close() {
-      if (db.open) db.close();
+      if (!db.open) return;
+      flush();
+      db.close();
     },
   };
 }

@@ -83,7 +83,7 @@ export function refreshToken(id: string, overrides: Partial<RefreshToken> = {}):
   };
 }
 
-function session(id: string, overrides: Partial<Session> = {}): Session {
+export function session(id: string, overrides: Partial<Session> = {}): Session {
   return {
     id,
     sub: 'sub-1',
