@@ -583,31 +583,67 @@ export async function freePort() {
   });
 }
 
+/** SQLite statements by what they do, for `timeGatehouseParts` (first match wins). */
+const SQL_PARTS = [
+  [/^\s*INSERT INTO codes\b/, 'codeSave'],
+  [/^\s*(UPDATE codes\b|SELECT .* FROM codes\b)/s, 'codeConsume'],
+  [/^\s*SELECT data FROM sessions\b/, 'sessionGet'],
+  [/^\s*(BEGIN|COMMIT|ROLLBACK)\b/, 'commit'],
+];
+
+/** better-sqlite3 handles kept for the life of the process (see `retainNativeHandle`). */
+const probes = [];
+
 /**
- * Times the parts of Gatehouse's work that its design requires, by wrapping the provider's own
- * functions: the Ed25519 signatures (`keys.sign`), the code saved and consumed in storage, and the
- * session read. Each wrapper adds the wall time of the call (process.hrtime, no system call) to a
- * counter, in ns. These functions do their work synchronously before they return (the storage
- * methods are async, but better-sqlite3 is synchronous), so the wall time is the thread's time in
- * them, unless the scheduler takes the core away in the middle. Used by engine.mjs and, with
- * `run.mjs --split`, by gatehouse-server.mjs.
- * @returns {{ sign: number, codeSave: number, codeConsume: number, sessionGet: number }}
+ * Times the parts of Gatehouse's work that its design requires: the Ed25519 signatures (the
+ * provider's `keys.sign`) and the SQLite statements, sorted by what they do: the code saved, the
+ * code consumed, the session read, the BEGIN and COMMIT of writes committed together (the SQLite
+ * adapter's group commit) and any other statement. Statements are timed by wrapping
+ * better-sqlite3's `Statement` methods, which every statement of every connection in this process
+ * goes through, so a write is counted when it runs, not when it is queued. Each wrapper adds the
+ * wall time of the call (process.hrtime, no system call) to a counter, in ns; the calls are
+ * synchronous, so that is the thread's time in them unless the scheduler takes the core away in
+ * the middle. Used by engine.mjs and, with `run.mjs --split`, by gatehouse-server.mjs.
+ * @returns {{ sign: number, codeSave: number, codeConsume: number, sessionGet: number, commit: number, otherSql: number }}
  */
 export function timeGatehouseParts(provider) {
-  const spent = { sign: 0, codeSave: 0, codeConsume: 0, sessionGet: 0 };
-  const timed = (object, method, counter) => {
-    const original = object[method].bind(object);
-    object[method] = (...args) => {
-      const start = process.hrtime.bigint();
-      const result = original(...args);
-      spent[counter] += Number(process.hrtime.bigint() - start);
-      return result;
-    };
+  const spent = { sign: 0, codeSave: 0, codeConsume: 0, sessionGet: 0, commit: 0, otherSql: 0 };
+
+  const sign = provider.keys.sign.bind(provider.keys);
+  provider.keys.sign = (...args) => {
+    const start = process.hrtime.bigint();
+    const result = sign(...args);
+    spent.sign += Number(process.hrtime.bigint() - start);
+    return result;
   };
-  timed(provider.keys, 'sign', 'sign');
-  timed(provider.storage.codes, 'save', 'codeSave');
-  timed(provider.storage.codes, 'consume', 'codeConsume');
-  timed(provider.storage.sessions, 'get', 'sessionGet');
+
+  // The provider's better-sqlite3, and the prototype its statements share.
+  const Database = createRequire(new URL('../packages/provider/package.json', import.meta.url))(
+    'better-sqlite3',
+  );
+  const probe = new Database(':memory:');
+  const statement = Object.getPrototypeOf(probe.prepare('SELECT 1'));
+  probes.push(probe, statement);
+  const partOf = new WeakMap();
+  const classify = (stmt) => {
+    let part = partOf.get(stmt);
+    if (part === undefined) {
+      part = SQL_PARTS.find(([pattern]) => pattern.test(stmt.source))?.[1] ?? 'otherSql';
+      partOf.set(stmt, part);
+    }
+    return part;
+  };
+  for (const method of ['run', 'get', 'all']) {
+    const original = statement[method];
+    statement[method] = function timed(...args) {
+      const start = process.hrtime.bigint();
+      try {
+        return original.apply(this, args);
+      } finally {
+        spent[classify(this)] += Number(process.hrtime.bigint() - start);
+      }
+    };
+  }
   return spent;
 }
 

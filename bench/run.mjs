@@ -685,9 +685,9 @@ function reportPath(path, gh, op, names) {
   out.push(`server CPU by thread: Gatehouse ${threads(gh)} | oidc-provider ${threads(op)}`);
   const parts = gh?.serverPartsUsPerOp;
   if (parts) {
-    const named = parts.sign + parts.codeSave + parts.codeConsume + parts.sessionGet;
+    const named = Object.values(parts).reduce((sum, us) => sum + us, 0);
     out.push(
-      `Gatehouse's server CPU split (--split, µs/${P.per}): Ed25519 signatures ${fmt(parts.sign)}, code saved ${fmt(parts.codeSave)}, code consumed ${fmt(parts.codeConsume)}, session read ${fmt(parts.sessionGet)}; the rest (HTTP, the engine's JavaScript, HMAC, SHA-2, GC) ${fmt(gh.serverCpuUsPerOp - named)}`,
+      `Gatehouse's server CPU split (--split, µs/${P.per}): Ed25519 signatures ${fmt(parts.sign)}, code saved ${fmt(parts.codeSave)}, code consumed ${fmt(parts.codeConsume)}, session read ${fmt(parts.sessionGet)}, group commits ${fmt(parts.commit)}, other SQL ${fmt(parts.otherSql)}; the rest (HTTP, the engine's JavaScript, HMAC, SHA-2, GC) ${fmt(gh.serverCpuUsPerOp - named)}`,
     );
   }
   out.push(
