@@ -340,6 +340,32 @@ describe('sqlite storage', () => {
       }
     });
 
+    it('fails every write of a group that cannot take the write lock, and recovers', async () => {
+      const path = tempDb();
+      const storage = sqliteStorage(path, { busyTimeoutMs: 50 });
+      await storage.codes.save(code('warm-up'));
+      const other = retainNativeHandle(new Database(path));
+      other.exec('BEGIN IMMEDIATE');
+      try {
+        const results = await Promise.allSettled([
+          storage.codes.save(code('a')),
+          storage.codes.consume('warm-up', T),
+        ]);
+        expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+        for (const r of results) {
+          expect(String((r as PromiseRejectedResult).reason)).toMatch(/locked/);
+        }
+        other.exec('COMMIT');
+        // Nothing of the group was written, and the next group goes through.
+        expect(await storage.codes.consume('a', T)).toEqual({ status: 'missing' });
+        expect((await storage.codes.consume('warm-up', T)).status).toBe('ok');
+      } finally {
+        if (other.inTransaction) other.exec('ROLLBACK');
+        other.close();
+        await storage.close();
+      }
+    });
+
     it('commits what is queued when the storage closes', async () => {
       const path = tempDb();
       const storage = sqliteStorage(path);

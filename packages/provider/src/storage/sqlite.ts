@@ -7,8 +7,9 @@
  *
  * better-sqlite3 is synchronous. Reads run at once; writes are committed in groups (see
  * `groupCommit`): every write issued in one turn of the event loop shares one transaction, and
- * its promise settles once that transaction is committed. Records are stored as JSON text beside the indexed columns (keys, expiry, username) that the
- * queries need, so every read returns a fresh object. Authorization codes, written and consumed on
+ * its promise settles once that transaction is committed. Records are stored as JSON text beside
+ * the indexed columns (keys, expiry, username) that the queries need, so every read returns a
+ * fresh object. Authorization codes, written and consumed on
  * every sign-in, are stored as columns instead: no JSON to write or parse on the hot path.
  */
 import Database from 'better-sqlite3';
@@ -307,12 +308,16 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
  * nothing). A write that fails is undone alone by SQLite and fails alone; the others commit. If
  * the transaction as a whole fails (SQLite rolled it back, or the commit failed), nothing of it
  * was written, and every write of the group is run again on its own, so each gets its own outcome.
+ * If the transaction could not even begin (another connection held the write lock for the whole
+ * busy timeout), every write fails with that error, as each would have alone.
  */
 function groupCommit(db: Database.Database) {
   let queue: QueuedWrite[] = [];
 
-  const runTogether = db.transaction((writes: QueuedWrite[]): Outcome[] =>
-    writes.map((write) => {
+  let begun = false;
+  const runTogether = db.transaction((writes: QueuedWrite[]): Outcome[] => {
+    begun = true;
+    return writes.map((write) => {
       try {
         return { ok: true, value: write.run() };
       } catch (error) {
@@ -321,8 +326,8 @@ function groupCommit(db: Database.Database) {
         if (!db.inTransaction) throw error;
         return { ok: false, error };
       }
-    }),
-  );
+    });
+  });
 
   function runAlone(write: QueuedWrite): void {
     try {
@@ -340,11 +345,16 @@ function groupCommit(db: Database.Database) {
       return;
     }
     let outcomes: Outcome[];
+    begun = false;
     try {
       // IMMEDIATE: the write lock is taken (waiting up to the busy timeout) before any statement
       // runs, as the first statement of a write alone would take it.
       outcomes = runTogether.immediate(writes);
-    } catch {
+    } catch (error) {
+      if (!begun) {
+        for (const write of writes) write.reject(error);
+        return;
+      }
       for (const write of writes) runAlone(write);
       return;
     }
