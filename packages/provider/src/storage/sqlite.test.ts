@@ -366,6 +366,23 @@ describe('sqlite storage', () => {
       }
     });
 
+    it('closes at once with nothing queued, even while another connection holds the write lock', async () => {
+      const path = tempDb();
+      const storage = sqliteStorage(path, { busyTimeoutMs: 5000 });
+      await storage.codes.save(code('c'));
+      const other = retainNativeHandle(new Database(path));
+      other.exec('BEGIN IMMEDIATE');
+      try {
+        const started = performance.now();
+        await storage.close();
+        // An empty group would have waited out the 5 s busy timeout for the lock.
+        expect(performance.now() - started).toBeLessThan(2500);
+      } finally {
+        other.exec('ROLLBACK');
+        other.close();
+      }
+    });
+
     it('commits what is queued when the storage closes', async () => {
       const path = tempDb();
       const storage = sqliteStorage(path);

@@ -340,6 +340,8 @@ function groupCommit(db: Database.Database) {
   function flush(): void {
     const writes = queue;
     queue = [];
+    // Nothing queued (close() with an empty queue): no transaction, so no wait for the lock.
+    if (writes.length === 0) return;
     if (writes.length === 1) {
       runAlone(writes[0]!);
       return;
